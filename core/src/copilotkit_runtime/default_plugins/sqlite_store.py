@@ -1,0 +1,301 @@
+"""The SQLite store: embedded, survives restarts, needs no server.
+
+All database work happens on one dedicated thread (so the event loop never blocks on disk and
+statements never interleave). Run locks live in a table with a wall-clock expiry, so two
+processes sharing one database file also exclude each other; a stop request is a flag on the
+lock row, seen by the holder at once in-process and within ``poll_interval`` from another one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import Field
+
+from copilotkit_runtime.errors import StoreError, VersionConflictError
+from copilotkit_runtime.hookspecs import hookimpl
+from copilotkit_runtime.stores import (
+    LocalStopSignals,
+    RunLease,
+    StateStore,
+    StoredEvent,
+    StoreOptions,
+    ThreadRecord,
+)
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS threads (
+    thread_id TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    state TEXT NOT NULL,
+    messages TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    run_id TEXT,
+    node_name TEXT,
+    updated_at REAL NOT NULL,
+    expires_at REAL,
+    PRIMARY KEY (thread_id, agent)
+);
+CREATE TABLE IF NOT EXISTS events (
+    thread_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    run_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (thread_id, seq)
+);
+CREATE TABLE IF NOT EXISTS run_locks (
+    thread_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    stop_requested INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+class SQLiteOptions(StoreOptions):
+    path: str = Field("threads.sqlite3", description="database file, relative to the data_dir")
+    busy_timeout_ms: int = Field(5000, ge=0)
+    poll_interval: float = Field(0.5, gt=0, description="how often a run checks for a remote stop")
+
+
+class _SQLiteLease(RunLease):
+    def __init__(self, store: SQLiteStore, thread_id: str, run_id: str, ttl: float) -> None:
+        super().__init__(thread_id, run_id, ttl)
+        self._store = store
+        self._released = False
+
+    async def renew(self) -> bool:
+        def renew(db: sqlite3.Connection) -> bool:
+            cur = db.execute(
+                "UPDATE run_locks SET expires_at = ? WHERE thread_id = ? AND run_id = ?",
+                (time.time() + self.ttl, self.thread_id, self.run_id))
+            return cur.rowcount == 1
+        return await self._store._run(renew)
+
+    async def release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        self._store._signals.discard(self.thread_id, self.run_id)
+        await self._store._run(lambda db: db.execute(
+            "DELETE FROM run_locks WHERE thread_id = ? AND run_id = ?", (self.thread_id, self.run_id)))
+
+    async def wait_for_stop(self) -> None:
+        local = self._store._signals.event(self.thread_id, self.run_id)
+        interval = self._store.options.poll_interval  # type: ignore[attr-defined]
+        while True:
+            try:
+                await asyncio.wait_for(local.wait(), timeout=interval)
+                return
+            except TimeoutError:
+                pass
+            flagged = await self._store._run(lambda db: db.execute(
+                "SELECT stop_requested FROM run_locks WHERE thread_id = ? AND run_id = ?",
+                (self.thread_id, self.run_id)).fetchone())
+            if flagged is not None and flagged[0]:
+                return
+
+
+class SQLiteStore(StateStore):
+    Options = SQLiteOptions
+
+    def __init__(self, options: Any = None) -> None:
+        super().__init__(options)
+        self.path = Path(self.options.path)  # type: ignore[attr-defined]
+        self._db: sqlite3.Connection | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._signals = LocalStopSignals()
+
+    def configure(self, settings: Any) -> None:
+        if not self.path.is_absolute():
+            self.path = settings.data_path / self.path
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": self.type_name or "sqlite", "path": str(self.path)}
+
+    async def open(self) -> None:
+        if self._db is not None:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copilotkit-sqlite")
+
+        def connect() -> sqlite3.Connection:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            db.execute(f"PRAGMA busy_timeout = {int(self.options.busy_timeout_ms)}")  # type: ignore[attr-defined]
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.executescript(SCHEMA)
+            return db
+
+        try:
+            self._db = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
+        except (sqlite3.Error, OSError) as exc:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise StoreError(f"Cannot open the SQLite store at {self.path}: {exc}") from exc
+
+    async def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            await asyncio.get_running_loop().run_in_executor(self._executor, db.close)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        db = self._db
+        if db is None or self._executor is None:
+            raise StoreError("The SQLite store is not open.")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, db)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store error ({self.path}): {exc}") from exc
+
+    async def ping(self) -> None:
+        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+
+    # -- threads -----------------------------------------------------------------------------
+
+    async def get_thread(self, thread_id: str, agent: str) -> ThreadRecord | None:
+        def get(db: sqlite3.Connection) -> Any:
+            return db.execute(
+                "SELECT state, messages, version, run_id, node_name, updated_at FROM threads "
+                "WHERE thread_id = ? AND agent = ? AND (expires_at IS NULL OR expires_at > ?)",
+                (thread_id, agent, time.time())).fetchone()
+        row = await self._run(get)
+        if row is None:
+            return None
+        return ThreadRecord(thread_id, agent, json.loads(row[0]), json.loads(row[1]), row[2],
+                            row[3], row[4], row[5])
+
+    async def save_thread(self, record: ThreadRecord, *, expected_version: int | None = None,
+                          ttl: float | None = None) -> ThreadRecord:
+        state = json.dumps(record.state, separators=(",", ":"))
+        messages = json.dumps(record.messages, separators=(",", ":"))
+
+        def save(db: sqlite3.Connection) -> ThreadRecord:
+            now = time.time()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT version, expires_at FROM threads WHERE thread_id = ? AND agent = ?",
+                    (record.thread_id, record.agent)).fetchone()
+                live = row is not None and (row[1] is None or row[1] > now)
+                current = row[0] if live else 0
+                if expected_version is not None and expected_version != current:
+                    raise VersionConflictError(
+                        f"Thread '{record.thread_id}' (agent '{record.agent}') is at version "
+                        f"{current}, not {expected_version}.")
+                version = current + 1
+                db.execute(
+                    "INSERT INTO threads (thread_id, agent, state, messages, version, run_id, "
+                    "node_name, updated_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT (thread_id, agent) DO UPDATE SET state=excluded.state, "
+                    "messages=excluded.messages, version=excluded.version, run_id=excluded.run_id, "
+                    "node_name=excluded.node_name, updated_at=excluded.updated_at, "
+                    "expires_at=excluded.expires_at",
+                    (record.thread_id, record.agent, state, messages, version, record.run_id,
+                     record.node_name, now, now + ttl if ttl else None))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return record.evolve(version=version, updated_at=now)
+
+        return await self._run(save)
+
+    async def delete_thread(self, thread_id: str, agent: str | None = None) -> None:
+        def delete(db: sqlite3.Connection) -> None:
+            if agent is not None:
+                db.execute("DELETE FROM threads WHERE thread_id = ? AND agent = ?", (thread_id, agent))
+                return
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,))
+            db.execute("DELETE FROM events WHERE thread_id = ?", (thread_id,))
+            db.execute("COMMIT")
+        await self._run(delete)
+
+    # -- history -----------------------------------------------------------------------------
+
+    async def append_events(self, thread_id: str, run_id: str,
+                            events: Sequence[dict[str, Any]]) -> None:
+        if not events:
+            return
+        payloads = [json.dumps(e, separators=(",", ":")) for e in events]
+
+        def append(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                last = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE thread_id = ?",
+                                  (thread_id,)).fetchone()[0]
+                db.executemany(
+                    "INSERT INTO events (thread_id, seq, run_id, event) VALUES (?,?,?,?)",
+                    [(thread_id, last + i + 1, run_id, p) for i, p in enumerate(payloads)])
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        await self._run(append)
+
+    async def get_events(self, thread_id: str, *, after: int = 0,
+                         limit: int | None = None) -> list[StoredEvent]:
+        def get(db: sqlite3.Connection) -> list[Any]:
+            return db.execute(
+                "SELECT seq, run_id, event FROM events WHERE thread_id = ? AND seq > ? "
+                "ORDER BY seq LIMIT ?", (thread_id, after, -1 if limit is None else limit)).fetchall()
+        return [StoredEvent(seq, run_id, json.loads(event)) for seq, run_id, event in await self._run(get)]
+
+    # -- run locks ---------------------------------------------------------------------------
+
+    async def acquire_run_lock(self, thread_id: str, run_id: str, ttl: float) -> RunLease | None:
+        def acquire(db: sqlite3.Connection) -> bool:
+            now = time.time()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT run_id, expires_at FROM run_locks WHERE thread_id = ?",
+                                 (thread_id,)).fetchone()
+                if row is not None and row[1] > now and row[0] != run_id:
+                    db.execute("ROLLBACK")
+                    return False
+                db.execute(
+                    "INSERT INTO run_locks (thread_id, run_id, expires_at, stop_requested) "
+                    "VALUES (?,?,?,0) ON CONFLICT (thread_id) DO UPDATE SET run_id=excluded.run_id, "
+                    "expires_at=excluded.expires_at, stop_requested=0",
+                    (thread_id, run_id, now + ttl))
+                db.execute("COMMIT")
+                return True
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        if not await self._run(acquire):
+            return None
+        return _SQLiteLease(self, thread_id, run_id, ttl)
+
+    async def request_stop(self, thread_id: str, run_id: str | None = None) -> bool:
+        def flag(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT run_id FROM run_locks WHERE thread_id = ? AND expires_at > ?",
+                             (thread_id, time.time())).fetchone()
+            if row is None or (run_id is not None and row[0] != run_id):
+                return None
+            db.execute("UPDATE run_locks SET stop_requested = 1 WHERE thread_id = ? AND run_id = ?",
+                       (thread_id, row[0]))
+            return str(row[0])
+        holder = await self._run(flag)
+        if holder is None:
+            return False
+        self._signals.fire(thread_id, holder)
+        return True
+
+
+@hookimpl(trylast=True)
+def register_stores(registry: Any) -> None:
+    registry.add("sqlite", SQLiteStore)

@@ -1,0 +1,356 @@
+"""The run lifecycle: one agent run from request to stored thread.
+
+:meth:`Engine.start` does everything that can refuse a run before any event is sent (unknown
+agent, guardrails, a busy thread) and raises for those. The :class:`Run` it returns streams the
+provider's events, checked and normalised (:mod:`.stream`), and when the run ends persists the
+thread (state, messages, compacted history) *before* passing on the terminal event, so a client
+that saw ``RUN_FINISHED`` can rely on ``loadAgentState``.
+
+The provider runs in its own task feeding a bounded queue. That keeps the consumer (an HTTP
+response) and the provider independent: a stop request cancels the provider and still ends the
+stream properly; a client going away cancels the provider, releases the thread and leaves no
+task behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ag_ui.core import BaseEvent, EventType, RunErrorEvent
+
+from .errors import (
+    AgentNotFoundError,
+    CopilotKitRuntimeError,
+    GuardrailBlockedError,
+    StoreError,
+    ThreadBusyError,
+    VersionConflictError,
+)
+from .guardrails import Guardrail
+from .providers import AgentInfo, AgentProvider, RunRequest, ThreadSnapshot
+from .recorder import RunRecorder
+from .stores import RunLease, StateStore, ThreadRecord, update_thread
+from .stream import StreamValidator, StreamViolation
+
+log = logging.getLogger("copilotkit_runtime.engine")
+
+_DONE = object()
+QUEUE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class AgentEntry:
+    info: AgentInfo
+    provider: AgentProvider
+
+
+class Engine:
+    """Runs agents. Knows nothing of HTTP, GraphQL or any agent framework."""
+
+    def __init__(
+        self,
+        agents: Mapping[str, AgentEntry],
+        store: StateStore,
+        guardrails: Sequence[Guardrail] = (),
+        *,
+        request_rules_guardrail: type[Guardrail] | None = None,
+        lock_ttl: float = 30.0,
+        thread_ttl: float | None = None,
+        record_events: bool = True,
+        expose_error_details: bool = True,
+    ) -> None:
+        self.agents = dict(agents)
+        self.store = store
+        self.guardrails = list(guardrails)
+        self.request_rules_guardrail = request_rules_guardrail
+        self.lock_ttl = lock_ttl
+        self.thread_ttl = thread_ttl
+        self.record_events = record_events
+        self.expose_error_details = expose_error_details
+        self.active_runs: dict[str, Run] = {}
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    def agent(self, name: str) -> AgentEntry:
+        entry = self.agents.get(name)
+        if entry is None:
+            raise AgentNotFoundError(name, list(self.agents))
+        return entry
+
+    def agent_infos(self) -> list[AgentInfo]:
+        return [entry.info for entry in self.agents.values()]
+
+    async def load_thread(self, agent: str, thread_id: str) -> ThreadSnapshot:
+        """The thread as ``loadAgentState`` shows it; ``exists=False`` for an unknown thread."""
+        entry = self.agent(agent)
+        snapshot = await entry.provider.load_thread(agent, thread_id)
+        if snapshot is not None:
+            return snapshot
+        record = await self.store.get_thread(thread_id, agent)
+        if record is None:
+            return ThreadSnapshot(thread_id=thread_id, agent=agent, exists=False)
+        return ThreadSnapshot(thread_id=thread_id, agent=agent, exists=True, state=record.state,
+                              messages=record.messages, node_name=record.node_name,
+                              run_id=record.run_id)
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def check_input(self, request: RunRequest) -> None:
+        """Apply input guardrails; raise :class:`GuardrailBlockedError` on refusal."""
+        guardrails = list(self.guardrails)
+        if request.guardrail_rules and self.request_rules_guardrail is not None:
+            per_request = self.request_rules_guardrail.from_rules(request.guardrail_rules)
+            if per_request is not None:
+                guardrails.append(per_request)
+        for guardrail in guardrails:
+            decision = await guardrail.check_input(request)
+            if decision is not None:
+                raise GuardrailBlockedError(decision.reason, decision.guardrail or guardrail.name)
+
+    async def start(self, request: RunRequest) -> Run:
+        """Prepare a run. Raises before streaming for: unknown agent, guardrail, busy thread."""
+        entry = self.agent(request.agent)
+        await self.check_input(request)
+        lease = await self.store.acquire_run_lock(request.thread_id, request.run_id, self.lock_ttl)
+        if lease is None:
+            raise ThreadBusyError(request.thread_id)
+        try:
+            record = await self.store.get_thread(request.thread_id, request.agent)
+        except BaseException:
+            await lease.release()
+            raise
+        if record is not None and not request.input.state and record.state:
+            request.input = request.input.model_copy(update={"state": dict(record.state)})
+        return Run(self, entry, request, lease, record)
+
+    async def stream(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
+        """``start`` and iterate in one go (errors before the first event still raise)."""
+        run = await self.start(request)
+        async for event in run.events():
+            yield event
+
+    async def stop(self, thread_id: str, run_id: str | None = None) -> bool:
+        """Ask the run on ``thread_id`` to stop, wherever it runs. Whether one was running."""
+        return await self.store.request_stop(thread_id, run_id)
+
+    def public_error(self, exc: BaseException, agent: str) -> str:
+        if isinstance(exc, CopilotKitRuntimeError):
+            return exc.message
+        if self.expose_error_details:
+            detail = f"{type(exc).__name__}: {exc}"
+            return f"Agent '{agent}' failed: {detail[:500]}"
+        return f"Agent '{agent}' failed."
+
+
+class Run:
+    """One prepared run. Iterate :meth:`events` exactly once."""
+
+    def __init__(self, engine: Engine, entry: AgentEntry, request: RunRequest, lease: RunLease,
+                 record: ThreadRecord | None) -> None:
+        self.engine = engine
+        self.entry = entry
+        self.request = request
+        self.lease = lease
+        self.record = record
+        self.outcome: str = "pending"  # success | error | stopped | cancelled
+        self.task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._lease_lost = False
+        self._consumed = False
+        self.check_output = [g for g in engine.guardrails if g.checks_output]
+
+    @property
+    def thread_id(self) -> str:
+        return self.request.thread_id
+
+    async def events(self) -> AsyncIterator[BaseEvent]:
+        async for batch in self.event_batches():
+            for event in batch:
+                yield event
+
+    async def event_batches(self) -> AsyncIterator[list[BaseEvent]]:
+        """The run's events, in lists of whatever is ready at once (cheaper to frame)."""
+        if self._consumed:
+            raise RuntimeError("Run.events() can be iterated only once")
+        self._consumed = True
+        queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_SIZE)
+        self.task = asyncio.get_running_loop().create_task(self._pump(queue))
+        self.engine.active_runs[self.request.run_id] = self
+        try:
+            while True:
+                item = await queue.get()
+                batch = []
+                done = False
+                while True:
+                    if item is _DONE:
+                        done = True
+                        break
+                    batch.append(item)
+                    if queue.empty():
+                        break
+                    item = queue.get_nowait()
+                if batch:
+                    yield batch
+                if done:
+                    break
+        finally:
+            task = self.task
+            if not task.done():
+                task.cancel()
+            # Wait for the provider to unwind (it releases the thread), whatever happens to us.
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(_settle(task))
+            self.engine.active_runs.pop(self.request.run_id, None)
+
+    async def _pump(self, queue: asyncio.Queue[Any]) -> None:
+        request = self.request
+        validator = StreamValidator(request.thread_id, request.run_id)
+        input_messages = [m.model_dump(mode="json", by_alias=True, exclude_none=True)
+                          for m in request.input.messages]
+        recorder = RunRecorder(input_messages, request.state,
+                               record_events=self.engine.record_events)
+        me = asyncio.current_task()
+        assert me is not None
+        keeper = asyncio.get_running_loop().create_task(self._keep_lease(me))
+        agen = self.entry.provider.run(request)
+        tail: list[BaseEvent] = []
+        consumer_gone = False
+        try:
+            try:
+                async for event in agen:
+                    for out in validator.feed(event):
+                        if out.type is EventType.RUN_FINISHED or out.type is EventType.RUN_ERROR:
+                            tail.append(out)
+                            continue
+                        recorder.feed(out)
+                        if self.check_output and out.type is EventType.TEXT_MESSAGE_END:
+                            await self._check_output(recorder, out)
+                        await queue.put(out)
+                    if validator.finished:
+                        break
+                else:
+                    tail = validator.finish()
+            except asyncio.CancelledError:
+                if not (self._stopping or self._lease_lost):
+                    consumer_gone = True
+                    raise
+                me.uncancel()
+                if self._lease_lost:
+                    tail = validator.fail("The run lost its thread lock (store unavailable?).",
+                                          "THREAD_LOCK_LOST")
+                else:
+                    tail = validator.finish()
+                    self.outcome = "stopped"
+            except StreamViolation as exc:
+                log.warning("agent %s produced an invalid event stream: %s", request.agent, exc)
+                tail = validator.fail(f"Agent '{request.agent}' produced an invalid event stream: {exc}",
+                                      "INVALID_EVENT_STREAM")
+            except _OutputBlocked as exc:
+                tail = validator.fail(exc.reason, "GUARDRAILS_VALIDATION_FAILED")
+            except Exception as exc:
+                log.exception("agent %s failed in run %s", request.agent, request.run_id)
+                tail = validator.fail(self.engine.public_error(exc, request.agent), "AGENT_ERROR")
+
+            keeper.cancel()
+            for out in tail:
+                recorder.feed(out)
+            ended_ok = bool(tail) and tail[-1].type is EventType.RUN_FINISHED
+            if self.outcome == "pending":
+                self.outcome = "success" if ended_ok else "error"
+            try:
+                await self._persist(recorder, persist_state=ended_ok)
+            except Exception as exc:
+                log.exception("could not save thread %s", request.thread_id)
+                self.outcome = "error"
+                msg = exc.message if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+                tail = [*tail[:-1], RunErrorEvent(
+                    message=f"The run finished but its thread could not be saved: {msg}",
+                    code="STORE_ERROR")]
+            for out in tail:
+                await queue.put(out)
+        except asyncio.CancelledError:
+            if consumer_gone:
+                self.outcome = "cancelled"
+            raise
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(BaseException):
+                await agen.aclose()
+            with contextlib.suppress(BaseException):
+                await _settle(keeper)
+            try:
+                await self.lease.release()
+            except Exception:
+                log.exception("could not release the run lock of thread %s", request.thread_id)
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(_DONE)
+
+    async def _check_output(self, recorder: RunRecorder, event: Any) -> None:
+        message = recorder._by_id.get(event.message_id)
+        text = (message or {}).get("content") or ""
+        for guardrail in self.check_output:
+            decision = await guardrail.check_output(text, self.request)
+            if decision is not None:
+                raise _OutputBlocked(decision.reason)
+
+    async def _persist(self, recorder: RunRecorder, *, persist_state: bool) -> None:
+        engine, request = self.engine, self.request
+        store = engine.store
+        if persist_state:
+            record = ThreadRecord(
+                thread_id=request.thread_id, agent=request.agent, state=recorder.state,
+                messages=recorder.messages, run_id=request.run_id, node_name=recorder.node_name,
+            )
+            expected = self.record.version if self.record is not None else 0
+            try:
+                await store.save_thread(record, expected_version=expected, ttl=engine.thread_ttl)
+            except VersionConflictError:
+                # We hold the thread's lock; a conflict means a write outside any run (e.g. an
+                # API edit). The run's result wins, written atomically over the latest version.
+                await update_thread(store, request.thread_id, request.agent,
+                                    lambda current: record.evolve(version=current.version),
+                                    ttl=engine.thread_ttl)
+        if engine.record_events:
+            await store.append_events(request.thread_id, request.run_id, recorder.compacted_events())
+
+    async def _keep_lease(self, pump: asyncio.Task[None]) -> None:
+        lease = self.lease
+        stop = asyncio.get_running_loop().create_task(lease.wait_for_stop())
+        try:
+            while True:
+                done, _ = await asyncio.wait({stop}, timeout=lease.ttl / 3)
+                if stop in done:
+                    if stop.exception() is None:
+                        self._stopping = True
+                        pump.cancel()
+                        return
+                    raise stop.exception()  # type: ignore[misc]
+                if not await lease.renew():
+                    raise StoreError("lease lost")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("run %s lost its lock on thread %s", self.request.run_id, self.thread_id)
+            self._lease_lost = True
+            pump.cancel()
+        finally:
+            stop.cancel()
+
+
+class _OutputBlocked(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def _settle(task: asyncio.Task[Any]) -> None:
+    """Wait for ``task`` to finish without raising its outcome."""
+    if not task.done():
+        await asyncio.wait({task})
+    if not task.cancelled():
+        task.exception()

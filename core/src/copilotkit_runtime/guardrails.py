@@ -1,0 +1,67 @@
+"""Guardrails: checks on what goes into a run and what comes out.
+
+A plugin registers a guardrail *type* with the ``register_guardrails`` hook; each
+``[guardrails.NAME]`` config section creates an instance (``type`` defaults to ``NAME``).
+Per-request rules sent by CopilotKit clients (``cloud.guardrails.inputValidationRules``) are
+applied by an instance of the type configured as ``request_rules_type`` (default ``topics``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from .providers import RunRequest
+
+
+class GuardrailOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class GuardrailRules:
+    """Topic rules in the shape of CopilotKit's ``inputValidationRules``."""
+
+    allow_list: list[str] = field(default_factory=list)
+    deny_list: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.allow_list or self.deny_list)
+
+
+@dataclass(frozen=True)
+class GuardrailDecision:
+    """A refusal: the reason is shown to the user."""
+
+    reason: str
+    guardrail: str = ""
+
+
+class Guardrail(ABC):
+    """Base class of guardrail types. Return ``None`` to allow, a decision to block."""
+
+    Options: ClassVar[type[GuardrailOptions]] = GuardrailOptions
+    type_name: ClassVar[str] = ""
+
+    def __init__(self, name: str, options: GuardrailOptions | None = None) -> None:
+        self.name = name
+        self.options = options if options is not None else self.Options()
+
+    @classmethod
+    def from_rules(cls, rules: GuardrailRules) -> Guardrail | None:
+        """An instance applying per-request client rules, or ``None`` if this type can't."""
+        return None
+
+    async def check_input(self, request: RunRequest) -> GuardrailDecision | None:
+        return None
+
+    async def check_output(self, text: str, request: RunRequest) -> GuardrailDecision | None:
+        """Called with each complete assistant text message. Blocking fails the run."""
+        return None
+
+    #: set to True in subclasses that implement check_output, so the engine can skip the work.
+    checks_output: ClassVar[bool] = False

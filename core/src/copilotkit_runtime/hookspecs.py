@@ -1,0 +1,112 @@
+"""The plugin contract: every hook a ``copilotkit_runtime`` plugin may implement.
+
+Hooks are synchronous and run at startup. They *register* things (provider types, store types,
+guardrail types, backend actions, request middleware) in a registry the core owns, which
+rejects duplicate names and remembers which plugin registered what. Work done per request
+happens in the async classes those registrations point at, never through pluggy.
+
+A plugin is a module (or any object) with functions decorated by
+``copilotkit_runtime.hookimpl`` whose names match the specs below, exposed through an entry
+point in the ``copilotkit_runtime`` group::
+
+    [project.entry-points.copilotkit_runtime]
+    my_plugin = "my_package.plugin"
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .registry import Registry
+    from .runtime import Runtime
+
+PROJECT_NAME = "copilotkit_runtime"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_agent_providers(registry: Registry[Any]) -> None:
+    """Register agent provider types.
+
+    Fires once at startup, before the config's ``[agents.*]`` sections are turned into
+    provider instances.
+
+    :param registry: call ``registry.add(name, ProviderClass)`` for each type, where
+        ``ProviderClass`` subclasses :class:`copilotkit_runtime.providers.AgentProvider`.
+        ``name`` is what ``provider = "..."`` in the config refers to.
+    :returns: nothing; every implementation is called.
+    """
+
+
+@hookspec
+def register_stores(registry: Registry[Any]) -> None:
+    """Register state store types.
+
+    Fires once at startup, before the ``[store]`` section picks one.
+
+    :param registry: call ``registry.add(name, StoreClass)`` where ``StoreClass`` subclasses
+        :class:`copilotkit_runtime.stores.StateStore`; ``[store] type = "name"`` selects it.
+    :returns: nothing; every implementation is called.
+    """
+
+
+@hookspec
+def register_guardrails(registry: Registry[Any]) -> None:
+    """Register guardrail types.
+
+    Fires once at startup, before the ``[guardrails.*]`` sections create instances.
+
+    :param registry: call ``registry.add(name, GuardrailClass)`` where ``GuardrailClass``
+        subclasses :class:`copilotkit_runtime.guardrails.Guardrail`.
+    :returns: nothing; every implementation is called.
+    """
+
+
+@hookspec
+def register_actions(registry: Registry[Any]) -> None:
+    """Register backend actions (server-side tools).
+
+    Fires once at startup. Actions are offered to providers through
+    ``ProviderContext.actions``.
+
+    :param registry: call ``registry.add(action.name, action)`` with
+        :class:`copilotkit_runtime.actions.Action` instances.
+    :returns: nothing; every implementation is called.
+    """
+
+
+@hookspec
+def register_middleware(registry: Registry[Any]) -> None:
+    """Register request middleware (authentication, before/after each request).
+
+    Fires once at startup. Middleware runs in registration order on every protocol request.
+
+    :param registry: call ``registry.add(name, middleware)`` with
+        :class:`copilotkit_runtime.middleware.RequestMiddleware` instances.
+    :returns: nothing; every implementation is called.
+    """
+
+
+@hookspec
+def startup(runtime: Runtime) -> Any:
+    """The runtime is starting: the store is open, the providers have started.
+
+    :param runtime: the :class:`copilotkit_runtime.runtime.Runtime` being started.
+    :returns: ``None`` or an awaitable, which is awaited. Every implementation is called; an
+        exception aborts startup.
+    """
+
+
+@hookspec
+def shutdown(runtime: Runtime) -> Any:
+    """The runtime is stopping: called before providers stop and the store closes.
+
+    :param runtime: the :class:`copilotkit_runtime.runtime.Runtime` being stopped.
+    :returns: ``None`` or an awaitable, which is awaited. Every implementation is called;
+        exceptions are logged and do not stop the others.
+    """

@@ -1,0 +1,193 @@
+"""Agent providers: the async classes that run agents.
+
+A plugin registers a provider *type* (a subclass of :class:`AgentProvider`) under a name with
+the ``register_agent_providers`` hook. The ``[agents.NAME]`` sections of the config create
+*instances*: one instance per section, built with the section's options validated against the
+type's :attr:`AgentProvider.Options` model. An instance serves one agent (usually named after
+its section) or several (a provider may expand one section, e.g. every graph of a
+``langgraph.json``).
+
+Example::
+
+    class EchoProvider(AgentProvider):
+        class Options(ProviderOptions):
+            prefix: str = "You said: "
+
+        async def run(self, request):
+            text = self.options.prefix + request.last_user_text()
+            for event in text_message(text.split(" ")):
+                yield event
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ag_ui.core import BaseEvent, Context, Message, ResumeEntry, RunAgentInput, Tool
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from .actions import Action
+    from .guardrails import GuardrailRules
+    from .stores import StateStore
+
+
+class ProviderOptions(BaseModel):
+    """Base model of a provider type's options (the keys of its ``[agents.NAME]`` section).
+
+    Unknown keys are rejected so a typo in the config is an error pointing at the key.
+    ``provider`` and ``description`` are handled by the runtime and never reach this model.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    """What the runtime and the clients know about one agent."""
+
+    name: str
+    description: str = ""
+    provider: str = ""
+    capabilities: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """What a provider instance may use from the runtime that created it."""
+
+    config_dir: Path
+    store: StateStore
+    actions: Mapping[str, Action]
+    data_dir: Path
+
+
+@dataclass
+class RunRequest:
+    """One agent run, in protocol-neutral terms.
+
+    ``input`` is an AG-UI ``RunAgentInput``: ``thread_id``, ``run_id``, ``state`` (the starting
+    state: the frontend's shared state, or the thread's stored state when the client sent none),
+    ``messages`` (the conversation as the client sees it), ``tools`` (frontend actions),
+    ``context`` (readables), ``forwarded_props`` and ``resume`` (answers to interrupts).
+    """
+
+    agent: str
+    input: RunAgentInput
+    node_name: str | None = None
+    config: dict[str, Any] | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    guardrail_rules: GuardrailRules | None = None
+    protocol: str = "internal"
+    principal: Any = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def thread_id(self) -> str:
+        return self.input.thread_id
+
+    @property
+    def run_id(self) -> str:
+        return self.input.run_id
+
+    @property
+    def messages(self) -> list[Message]:
+        return list(self.input.messages)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        state = self.input.state
+        return dict(state) if isinstance(state, dict) else {}
+
+    @property
+    def tools(self) -> list[Tool]:
+        return list(self.input.tools or [])
+
+    @property
+    def context(self) -> list[Context]:
+        return list(self.input.context or [])
+
+    @property
+    def forwarded_props(self) -> dict[str, Any]:
+        props = self.input.forwarded_props
+        return dict(props) if isinstance(props, dict) else {}
+
+    @property
+    def resume(self) -> list[ResumeEntry]:
+        return list(self.input.resume or [])
+
+    def last_user_text(self) -> str:
+        """Text of the last user message, or ``""``."""
+        for message in reversed(self.input.messages):
+            if message.role == "user":
+                content = message.content
+                if isinstance(content, str):
+                    return content
+                return " ".join(getattr(part, "text", "") for part in content)
+        return ""
+
+
+@dataclass
+class ThreadSnapshot:
+    """A thread as ``loadAgentState`` shows it: state and messages (AG-UI message dicts)."""
+
+    thread_id: str
+    agent: str
+    exists: bool
+    state: dict[str, Any] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    node_name: str | None = None
+    run_id: str | None = None
+
+
+class AgentProvider(ABC):
+    """Base class of provider types.
+
+    Subclasses implement :meth:`run`, may override :meth:`agents`, :meth:`load_thread`,
+    :meth:`startup` and :meth:`shutdown`, and declare their config keys in :attr:`Options`.
+    """
+
+    #: pydantic model of this type's options; extra keys are rejected.
+    Options: ClassVar[type[ProviderOptions]] = ProviderOptions
+    #: the type name, set by the registry when the type is registered.
+    type_name: ClassVar[str] = ""
+
+    def __init__(
+        self, name: str, options: ProviderOptions, context: ProviderContext, description: str = ""
+    ) -> None:
+        self.name = name
+        self.options = options
+        self.context = context
+        self.description = description
+
+    def agents(self) -> Sequence[AgentInfo]:
+        """The agents this instance serves. Default: one agent named after its config section."""
+        return [AgentInfo(name=self.name, description=self.description, provider=self.type_name)]
+
+    @abstractmethod
+    def run(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
+        """Run ``request.agent`` and yield its AG-UI events as they happen.
+
+        Write it as an ``async def`` generator. The runtime adds ``RUN_STARTED`` and
+        ``RUN_FINISHED`` when the provider leaves them out, expands ``*_CHUNK`` events, and
+        turns an exception into a ``RUN_ERROR`` for this run only. Cancellation arrives as
+        ``asyncio.CancelledError`` / ``GeneratorExit`` at an ``await`` or ``yield``: release
+        what you hold in ``finally``.
+        """
+
+    async def load_thread(self, agent: str, thread_id: str) -> ThreadSnapshot | None:
+        """The thread as the provider keeps it (e.g. a LangGraph checkpoint).
+
+        Return ``None`` (the default) to let the runtime answer from its state store.
+        """
+        return None
+
+    async def startup(self) -> None:
+        """Called once when the runtime starts, before the first request."""
+
+    async def shutdown(self) -> None:
+        """Called once when the runtime stops."""

@@ -1,0 +1,220 @@
+"""The runtime: settings + plugins → registries → store, guardrails, providers → engine.
+
+Building (:meth:`Runtime.build`) is synchronous and does every check that can be done without
+I/O, so ``copilotkit-runtime check`` and ``serve`` fail the same way, early. :meth:`startup`
+opens the store, starts the providers and calls the ``startup`` hooks; :meth:`shutdown` undoes
+it. One runtime per process is usual; tests build as many as they like.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .config import Settings, format_validation_error, load_settings
+from .engine import AgentEntry, Engine
+from .errors import ConfigError, UnknownTypeError
+from .guardrails import Guardrail
+from .middleware import RequestMiddleware
+from .plugins import PluginManager, PluginSelection
+from .providers import AgentProvider, ProviderContext
+from .stores import StateStore
+
+log = logging.getLogger("copilotkit_runtime")
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        plugins: Mapping[str, object] | None = None,
+        load_entry_points: bool = True,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else load_settings()
+        self.plugin_manager = PluginManager(
+            PluginSelection(
+                enabled=self.settings.plugins.enabled,
+                disabled=list(self.settings.plugins.disabled),
+                require=list(self.settings.plugins.require),
+            ),
+            extra_plugins=plugins,
+            load_entry_points=load_entry_points,
+            environ=environ,
+        )
+        self.store: StateStore
+        self.providers: dict[str, AgentProvider] = {}
+        self.guardrails: list[Guardrail] = []
+        self.middleware: list[RequestMiddleware] = []
+        self.engine: Engine
+        self._built = False
+        self._started = False
+
+    @classmethod
+    def from_config(cls, path: str | Path | None = None, **kwargs: Any) -> Runtime:
+        return cls(load_settings(path), **kwargs).build()
+
+    @property
+    def registries(self) -> Any:
+        return self.plugin_manager.registries
+
+    # -- building ------------------------------------------------------------------------------
+
+    def build(self) -> Runtime:
+        if self._built:
+            return self
+        self.plugin_manager.load()
+        settings = self.settings
+        self.store = self._build_store()
+        self.guardrails = self._build_guardrails()
+        self.middleware = [reg.value for reg in self.registries.middleware]
+        context = ProviderContext(
+            config_dir=settings.config_dir,
+            store=self.store,
+            actions={reg.name: reg.value for reg in self.registries.actions},
+            data_dir=settings.data_path,
+        )
+        agents: dict[str, AgentEntry] = {}
+        for name, agent in settings.agents.items():
+            provider = self._build_provider(name, agent.provider, agent.description,
+                                            agent.options(), context)
+            self.providers[name] = provider
+            for info in provider.agents():
+                if info.name in agents:
+                    raise ConfigError(
+                        f"agents.{name}: agent name '{info.name}' is already served by "
+                        f"agents.{next(n for n, p in self.providers.items() if p is agents[info.name].provider)}."
+                    )
+                agents[info.name] = AgentEntry(info, provider)
+        default = settings.effective_default_agent()
+        if settings.default_agent and default not in agents:
+            raise ConfigError(f"default_agent: '{default}' is not a configured agent "
+                              f"(configured: {', '.join(sorted(agents)) or 'none'}).")
+        rules_type = self.registries.guardrails.get(settings.request_rules_guardrail)
+        self.engine = Engine(
+            agents,
+            self.store,
+            self.guardrails,
+            request_rules_guardrail=rules_type,
+            lock_ttl=settings.store.lock_ttl_seconds,
+            thread_ttl=settings.store.thread_ttl_seconds,
+            record_events=settings.store.record_events,
+            expose_error_details=settings.server.expose_error_details,
+        )
+        self._built = True
+        return self
+
+    def _lookup(self, kind: str, name: str, where: str) -> Any:
+        cls = self.registries.by_kind(kind).get(name)
+        if cls is None:
+            raise UnknownTypeError(
+                f"{where}: unknown {self.registries.by_kind(kind).kind} '{name}'. "
+                + self.plugin_manager.hint_for(kind, name)
+            )
+        return cls
+
+    def _build_store(self) -> StateStore:
+        store_settings = self.settings.store
+        cls: type[StateStore] = self._lookup("stores", store_settings.type, "store.type")
+        raw = store_settings.options_for(store_settings.type)
+        try:
+            options = cls.Options.model_validate(raw, context={"settings": self.settings})
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, self._source(), f"store.{store_settings.type}.")) from exc
+        store = cls(options)
+        if hasattr(store, "configure"):
+            store.configure(self.settings)
+        return store
+
+    def _build_guardrails(self) -> list[Guardrail]:
+        out = []
+        for name, section in self.settings.guardrails.items():
+            type_name = section.type or name
+            cls: type[Guardrail] = self._lookup("guardrails", type_name, f"guardrails.{name}.type")
+            try:
+                options = cls.Options.model_validate(section.options())
+            except ValidationError as exc:
+                raise ConfigError(format_validation_error(exc, self._source(), f"guardrails.{name}.")) from exc
+            out.append(cls(name, options))
+        return out
+
+    def _build_provider(self, name: str, type_name: str, description: str,
+                        raw: dict[str, Any], context: ProviderContext) -> AgentProvider:
+        cls: type[AgentProvider] = self._lookup("providers", type_name, f"agents.{name}.provider")
+        try:
+            options = cls.Options.model_validate(raw, context={"settings": self.settings})
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, self._source(), f"agents.{name}.")) from exc
+        try:
+            return cls(name, options, context, description)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise ConfigError(f"agents.{name}: provider '{type_name}' could not be created: "
+                              f"{type(exc).__name__}: {exc}") from exc
+
+    def _source(self) -> str:
+        return str(self.settings.config_file) if self.settings.config_file else "the configuration"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        if self._started:
+            return
+        self.build()
+        await self.store.open()
+        started: list[AgentProvider] = []
+        try:
+            for provider in self.providers.values():
+                await provider.startup()
+                started.append(provider)
+            for result in self.plugin_manager.call_startup_hooks(self):
+                if inspect.isawaitable(result):
+                    await result
+        except BaseException:
+            for provider in reversed(started):
+                with contextlib.suppress(Exception):
+                    await provider.shutdown()
+            await self.store.close()
+            raise
+        self._started = True
+
+    async def shutdown(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        for run in list(self.engine.active_runs.values()):
+            if run.task is not None and not run.task.done():
+                run.task.cancel()
+        for result in self.plugin_manager.call_shutdown_hooks(self):
+            if inspect.isawaitable(result):
+                try:
+                    await result
+                except Exception:
+                    log.exception("a plugin's shutdown hook failed")
+        for provider in self.providers.values():
+            try:
+                await provider.shutdown()
+            except Exception:
+                log.exception("provider %s failed to shut down", provider.name)
+        await self.store.close()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Any = None) -> AsyncIterator[Runtime]:
+        """``async with runtime.lifespan():`` starts and stops the runtime (FastAPI-compatible)."""
+        await self.startup()
+        try:
+            yield self
+        finally:
+            await self.shutdown()
+
+    @property
+    def started(self) -> bool:
+        return self._started

@@ -1,0 +1,194 @@
+"""State stores: where threads, their history and their run locks live.
+
+A plugin registers a store *type* (a subclass of :class:`StateStore`) with the
+``register_stores`` hook; ``[store] type = "NAME"`` picks one and ``[store.NAME]`` holds its
+options. The contract every store meets is written down as a test suite in
+:mod:`copilotkit_runtime.testing` (``StoreContract``).
+
+Semantics:
+
+* **Threads** are keyed by ``(thread_id, agent)``. A record holds the agent's state and the
+  thread's messages (AG-UI message dicts) and a ``version`` that increases by one on every
+  write. :meth:`StateStore.save_thread` with ``expected_version`` is a compare-and-set: it
+  raises :class:`~copilotkit_runtime.errors.VersionConflictError` when another writer got
+  there first, so no update is lost. ``ttl`` (seconds) makes a thread expire.
+* **History** is an append-only list of events per thread, each with a sequence number that
+  increases within the thread.
+* **Run locks** make sure one thread has at most one run at a time, across every process that
+  shares the store. A lock has an expiry so a crashed process does not hold a thread forever;
+  the holder renews it. :meth:`StateStore.request_stop` reaches the lease's holder wherever it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from .errors import VersionConflictError
+
+
+class StoreOptions(BaseModel):
+    """Base model of a store type's options (the ``[store.NAME]`` table)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class ThreadRecord:
+    thread_id: str
+    agent: str
+    state: dict[str, Any] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    version: int = 0
+    run_id: str | None = None
+    node_name: str | None = None
+    updated_at: float = 0.0
+
+    def evolve(self, **changes: Any) -> ThreadRecord:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    seq: int
+    run_id: str
+    event: dict[str, Any]
+
+
+class RunLease(ABC):
+    """The right to run on one thread, until released or expired."""
+
+    def __init__(self, thread_id: str, run_id: str, ttl: float) -> None:
+        self.thread_id = thread_id
+        self.run_id = run_id
+        self.ttl = ttl
+
+    @abstractmethod
+    async def renew(self) -> bool:
+        """Extend the lease by ``ttl``. ``False`` means it was lost (expired and taken)."""
+
+    @abstractmethod
+    async def release(self) -> None:
+        """Give the thread back. Idempotent."""
+
+    @abstractmethod
+    async def wait_for_stop(self) -> None:
+        """Return once a stop has been requested for this run, from any process."""
+
+
+class StateStore(ABC):
+    """Base class of store types."""
+
+    Options: ClassVar[type[StoreOptions]] = StoreOptions
+    type_name: ClassVar[str] = ""
+    #: whether ``ttl`` on :meth:`save_thread` is honoured (contract tests skip otherwise).
+    supports_ttl: ClassVar[bool] = True
+
+    def __init__(self, options: StoreOptions | None = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    async def open(self) -> None:
+        """Connect / create tables. Called at startup; raise a clear error if impossible."""
+
+    async def close(self) -> None:
+        """Release connections. Called at shutdown."""
+
+    async def ping(self) -> None:
+        """Raise :class:`~copilotkit_runtime.errors.StoreError` if the store is not usable."""
+
+    def describe(self) -> dict[str, Any]:
+        """Non-secret facts for ``/health`` and the CLI."""
+        return {"type": self.type_name}
+
+    @abstractmethod
+    async def get_thread(self, thread_id: str, agent: str) -> ThreadRecord | None: ...
+
+    @abstractmethod
+    async def save_thread(
+        self,
+        record: ThreadRecord,
+        *,
+        expected_version: int | None = None,
+        ttl: float | None = None,
+    ) -> ThreadRecord:
+        """Write ``record``; return it as stored (``version`` = previous + 1).
+
+        With ``expected_version``, fail with ``VersionConflictError`` unless the stored version
+        equals it (``0`` means "must not exist yet").
+        """
+
+    @abstractmethod
+    async def delete_thread(self, thread_id: str, agent: str | None = None) -> None:
+        """Delete one agent's record of the thread, or every record and its history."""
+
+    @abstractmethod
+    async def append_events(
+        self, thread_id: str, run_id: str, events: Sequence[dict[str, Any]]
+    ) -> None: ...
+
+    @abstractmethod
+    async def get_events(
+        self, thread_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """Events with ``seq > after``, oldest first."""
+
+    @abstractmethod
+    async def acquire_run_lock(self, thread_id: str, run_id: str, ttl: float) -> RunLease | None:
+        """Take the thread's run lock, or return ``None`` if another live run holds it."""
+
+    @abstractmethod
+    async def request_stop(self, thread_id: str, run_id: str | None = None) -> bool:
+        """Ask the run holding the thread (optionally: only if it is ``run_id``) to stop.
+
+        Return whether a run was holding the lock when asked.
+        """
+
+
+async def update_thread(
+    store: StateStore,
+    thread_id: str,
+    agent: str,
+    change: Callable[[ThreadRecord], ThreadRecord],
+    *,
+    ttl: float | None = None,
+    attempts: int = 20,
+) -> ThreadRecord:
+    """Read-modify-write a thread with compare-and-set, retrying on conflict."""
+    for attempt in range(attempts):
+        current = await store.get_thread(thread_id, agent) or ThreadRecord(thread_id, agent)
+        updated = change(current)
+        try:
+            return await store.save_thread(updated, expected_version=current.version, ttl=ttl)
+        except VersionConflictError:
+            await asyncio.sleep(min(0.001 * 2**attempt, 0.05))
+    raise VersionConflictError(
+        f"Thread '{thread_id}' (agent '{agent}') kept changing under us: gave up after "
+        f"{attempts} attempts."
+    )
+
+
+class LocalStopSignals:
+    """In-process stop signals keyed by (thread, run): shared by the stores that live in one
+    process, and by any store as the local half of a cross-process signal."""
+
+    def __init__(self) -> None:
+        self._events: dict[tuple[str, str], asyncio.Event] = {}
+
+    def event(self, thread_id: str, run_id: str) -> asyncio.Event:
+        return self._events.setdefault((thread_id, run_id), asyncio.Event())
+
+    def fire(self, thread_id: str, run_id: str) -> None:
+        self.event(thread_id, run_id).set()
+
+    def discard(self, thread_id: str, run_id: str) -> None:
+        self._events.pop((thread_id, run_id), None)
+
+
+def monotonic() -> float:
+    return time.monotonic()
