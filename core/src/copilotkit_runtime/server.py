@@ -175,6 +175,24 @@ def build_router(runtime: Runtime) -> APIRouter:
             "hint": "POST a GraphQL document here (CopilotKit runtimeUrl).",
         })
 
+    @router.post("/agent/{agent}/stop/{thread_id}")
+    async def stop_run(agent: str, thread_id: str, request: Request) -> Response:
+        """Stop the run on a thread (the AG-UI v2 route; works across instances that share
+        a store)."""
+        context = RequestContext(request=request, protocol="agui")
+        refused = await run_middleware(context)
+        if refused is not None:
+            return refused
+        if agent not in runtime.engine.agents:
+            return JSONResponse({"error": "agent_not_found",
+                                 "message": f"Agent '{agent}' was not found."}, status_code=404)
+        stopped = await runtime.engine.stop(thread_id)
+        if not stopped:
+            return JSONResponse({"error": "not_running",
+                                 "message": f"No run is active on thread '{thread_id}'."},
+                                status_code=404)
+        return JSONResponse({"stopped": True, "threadId": thread_id})
+
     return router
 
 

@@ -1,0 +1,1 @@
+"""Entry point module (work in progress)."""

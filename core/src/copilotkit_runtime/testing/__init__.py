@@ -1,0 +1,39 @@
+"""Test helpers for plugin authors (and for this project's own tests).
+
+* :class:`StoreContract`: the behaviour every state store must have. Subclass it and supply a
+  ``store`` fixture yielding an opened store::
+
+      class TestMyStore(StoreContract):
+          @pytest.fixture
+          async def store(self):
+              store = MyStore(MyStore.Options(url=...))
+              await store.open()
+              yield store
+              await store.close()
+
+* :class:`ProviderContract`: the behaviour every agent provider must have. Supply a
+  ``provider`` fixture yielding a started provider instance (and override ``prompt`` if your
+  agent needs a particular message).
+* :func:`make_runtime`, :func:`serve_runtime`: a runtime with chosen plugins, served by uvicorn
+  on a free local port for tests that speak real HTTP.
+
+The pytest plugin :mod:`copilotkit_runtime.testing.fixtures` (auto-loaded) adds the
+``anyio_backend`` fixture so these async tests run on asyncio.
+"""
+
+from __future__ import annotations
+
+from .contracts import ProviderContract, StoreContract, collect_events
+from .runtime import make_runtime, make_settings, run_request
+from .server import ServedRuntime, serve_runtime
+
+__all__ = [
+    "ProviderContract",
+    "ServedRuntime",
+    "StoreContract",
+    "collect_events",
+    "make_runtime",
+    "make_settings",
+    "run_request",
+    "serve_runtime",
+]

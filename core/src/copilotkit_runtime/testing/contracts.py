@@ -1,0 +1,276 @@
+"""Contract suites: subclass one, supply one fixture, get the whole behaviour tested.
+
+Tests of optional abilities skip (never pass silently) when the implementation says it lacks
+them (e.g. ``StateStore.supports_ttl = False``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from ag_ui.core import BaseEvent, EventType
+
+from ..errors import VersionConflictError
+from ..providers import AgentProvider, RunRequest
+from ..stores import StateStore, ThreadRecord, update_thread
+from ..stream import StreamValidator
+from .runtime import run_request
+
+
+def _tid() -> str:
+    return f"thread-{uuid.uuid4().hex}"
+
+
+async def collect_events(stream: AsyncIterator[BaseEvent]) -> list[BaseEvent]:
+    return [event async for event in stream]
+
+
+@pytest.mark.anyio
+class StoreContract:
+    """The behaviour of every :class:`~copilotkit_runtime.stores.StateStore`.
+
+    Supply a ``store`` fixture yielding an opened store. Override :attr:`lock_ttl` /
+    :attr:`short_ttl` if your store's clock granularity needs longer times.
+    """
+
+    short_ttl: float = 0.3
+
+    # -- threads -----------------------------------------------------------------------------
+
+    async def test_unknown_thread_is_none(self, store: StateStore) -> None:
+        assert await store.get_thread(_tid(), "agent") is None
+
+    async def test_save_then_get_round_trips(self, store: StateStore) -> None:
+        tid = _tid()
+        record = ThreadRecord(tid, "agent", state={"n": 1, "nested": {"a": [1, 2]}},
+                              messages=[{"id": "m1", "role": "user", "content": "hi ü"}],
+                              run_id="r1", node_name="node")
+        saved = await store.save_thread(record)
+        assert saved.version == 1
+        got = await store.get_thread(tid, "agent")
+        assert got is not None
+        assert (got.state, got.messages, got.version, got.run_id, got.node_name) == (
+            record.state, record.messages, 1, "r1", "node")
+
+    async def test_each_write_increments_the_version(self, store: StateStore) -> None:
+        tid = _tid()
+        first = await store.save_thread(ThreadRecord(tid, "agent", state={"v": 1}))
+        second = await store.save_thread(ThreadRecord(tid, "agent", state={"v": 2}))
+        assert (first.version, second.version) == (1, 2)
+        got = await store.get_thread(tid, "agent")
+        assert got is not None and got.state == {"v": 2}
+
+    async def test_threads_are_separate_per_agent(self, store: StateStore) -> None:
+        tid = _tid()
+        await store.save_thread(ThreadRecord(tid, "a", state={"who": "a"}))
+        await store.save_thread(ThreadRecord(tid, "b", state={"who": "b"}))
+        a, b = await store.get_thread(tid, "a"), await store.get_thread(tid, "b")
+        assert a is not None and b is not None
+        assert (a.state["who"], b.state["who"]) == ("a", "b")
+
+    async def test_compare_and_set_rejects_a_stale_version(self, store: StateStore) -> None:
+        tid = _tid()
+        await store.save_thread(ThreadRecord(tid, "agent", state={"v": 1}), expected_version=0)
+        with pytest.raises(VersionConflictError):
+            await store.save_thread(ThreadRecord(tid, "agent", state={"v": 9}), expected_version=0)
+        got = await store.get_thread(tid, "agent")
+        assert got is not None and got.state == {"v": 1}
+
+    async def test_compare_and_set_on_missing_thread_needs_version_zero(self, store: StateStore) -> None:
+        with pytest.raises(VersionConflictError):
+            await store.save_thread(ThreadRecord(_tid(), "agent"), expected_version=3)
+
+    async def test_concurrent_updates_lose_nothing(self, store: StateStore) -> None:
+        tid = _tid()
+
+        def bump(record: ThreadRecord) -> ThreadRecord:
+            return record.evolve(state={"count": record.state.get("count", 0) + 1})
+
+        await asyncio.gather(*(update_thread(store, tid, "agent", bump, attempts=200)
+                               for _ in range(20)))
+        got = await store.get_thread(tid, "agent")
+        assert got is not None and got.state["count"] == 20
+
+    async def test_delete_one_agent_keeps_the_others(self, store: StateStore) -> None:
+        tid = _tid()
+        await store.save_thread(ThreadRecord(tid, "a"))
+        await store.save_thread(ThreadRecord(tid, "b"))
+        await store.delete_thread(tid, "a")
+        assert await store.get_thread(tid, "a") is None
+        assert await store.get_thread(tid, "b") is not None
+
+    async def test_delete_thread_removes_records_and_history(self, store: StateStore) -> None:
+        tid = _tid()
+        await store.save_thread(ThreadRecord(tid, "a"))
+        await store.append_events(tid, "r1", [{"type": "RUN_STARTED"}])
+        await store.delete_thread(tid)
+        assert await store.get_thread(tid, "a") is None
+        assert await store.get_events(tid) == []
+
+    async def test_thread_expires_after_ttl(self, store: StateStore) -> None:
+        if not store.supports_ttl:
+            pytest.skip("this store does not support thread TTLs")
+        tid = _tid()
+        await store.save_thread(ThreadRecord(tid, "agent"), ttl=self.short_ttl)
+        assert await store.get_thread(tid, "agent") is not None
+        await asyncio.sleep(self.short_ttl * 4)
+        assert await store.get_thread(tid, "agent") is None
+
+    # -- history -----------------------------------------------------------------------------
+
+    async def test_history_is_ordered_with_increasing_sequence(self, store: StateStore) -> None:
+        tid = _tid()
+        await store.append_events(tid, "r1", [{"type": "A", "i": 1}, {"type": "B", "i": 2}])
+        await store.append_events(tid, "r2", [{"type": "C", "i": 3}])
+        events = await store.get_events(tid)
+        assert [e.event["i"] for e in events] == [1, 2, 3]
+        assert [e.run_id for e in events] == ["r1", "r1", "r2"]
+        seqs = [e.seq for e in events]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 3
+
+    async def test_history_after_cursor_and_limit(self, store: StateStore) -> None:
+        tid = _tid()
+        await store.append_events(tid, "r1", [{"i": i} for i in range(5)])
+        events = await store.get_events(tid)
+        after = await store.get_events(tid, after=events[1].seq)
+        assert [e.event["i"] for e in after] == [2, 3, 4]
+        limited = await store.get_events(tid, after=events[1].seq, limit=2)
+        assert [e.event["i"] for e in limited] == [2, 3]
+
+    async def test_concurrent_appends_keep_every_event(self, store: StateStore) -> None:
+        tid = _tid()
+        await asyncio.gather(*(store.append_events(tid, f"r{i}", [{"i": i}]) for i in range(10)))
+        events = await store.get_events(tid)
+        assert sorted(e.event["i"] for e in events) == list(range(10))
+        assert len({e.seq for e in events}) == 10
+
+    # -- run locks ---------------------------------------------------------------------------
+
+    async def test_run_lock_is_exclusive(self, store: StateStore) -> None:
+        tid = _tid()
+        lease = await store.acquire_run_lock(tid, "r1", 10)
+        assert lease is not None
+        assert await store.acquire_run_lock(tid, "r2", 10) is None
+        await lease.release()
+        again = await store.acquire_run_lock(tid, "r2", 10)
+        assert again is not None
+        await again.release()
+
+    async def test_locks_of_different_threads_are_independent(self, store: StateStore) -> None:
+        a = await store.acquire_run_lock(_tid(), "r1", 10)
+        b = await store.acquire_run_lock(_tid(), "r2", 10)
+        assert a is not None and b is not None
+        await a.release()
+        await b.release()
+
+    async def test_expired_lock_can_be_taken_and_old_holder_cannot_renew(self, store: StateStore) -> None:
+        tid = _tid()
+        old = await store.acquire_run_lock(tid, "r1", self.short_ttl)
+        assert old is not None
+        await asyncio.sleep(self.short_ttl * 4)
+        new = await store.acquire_run_lock(tid, "r2", 10)
+        assert new is not None
+        assert await old.renew() is False
+        await old.release()  # must not release the new holder's lock
+        assert await store.acquire_run_lock(tid, "r3", 10) is None
+        await new.release()
+
+    async def test_renew_keeps_the_lock(self, store: StateStore) -> None:
+        tid = _tid()
+        lease = await store.acquire_run_lock(tid, "r1", self.short_ttl * 2)
+        assert lease is not None
+        for _ in range(4):
+            await asyncio.sleep(self.short_ttl / 2)
+            assert await lease.renew() is True
+        assert await store.acquire_run_lock(tid, "r2", 10) is None
+        await lease.release()
+
+    async def test_stop_request_reaches_the_holder(self, store: StateStore) -> None:
+        tid = _tid()
+        lease = await store.acquire_run_lock(tid, "r1", 10)
+        assert lease is not None
+        waiter = asyncio.ensure_future(lease.wait_for_stop())
+        await asyncio.sleep(0.05)
+        assert not waiter.done()
+        assert await store.request_stop(tid) is True
+        await asyncio.wait_for(waiter, timeout=5)
+        await lease.release()
+
+    async def test_stop_for_another_run_or_idle_thread_is_refused(self, store: StateStore) -> None:
+        tid = _tid()
+        assert await store.request_stop(tid) is False
+        lease = await store.acquire_run_lock(tid, "r1", 10)
+        assert lease is not None
+        assert await store.request_stop(tid, "other-run") is False
+        await lease.release()
+
+    async def test_ping(self, store: StateStore) -> None:
+        await store.ping()
+
+
+@pytest.mark.anyio
+class ProviderContract:
+    """The behaviour of every :class:`~copilotkit_runtime.providers.AgentProvider`.
+
+    Supply a ``provider`` fixture yielding a started provider. Override :meth:`make_request`
+    when the agent needs a particular input.
+    """
+
+    prompt: str = "hello"
+
+    def make_request(self, provider: AgentProvider, thread_id: str | None = None) -> RunRequest:
+        agent = provider.agents()[0].name
+        return run_request(agent, self.prompt, thread_id=thread_id)
+
+    async def _run(self, provider: AgentProvider, request: RunRequest) -> list[BaseEvent]:
+        validator = StreamValidator(request.thread_id, request.run_id)
+        out: list[BaseEvent] = []
+        async for event in provider.run(request):
+            out.extend(validator.feed(event))  # raises on an invalid stream
+            if validator.finished:
+                break
+        out.extend(validator.finish())
+        return out
+
+    async def test_lists_at_least_one_named_agent(self, provider: AgentProvider) -> None:
+        agents = provider.agents()
+        assert agents, "a provider must serve at least one agent"
+        assert all(a.name for a in agents)
+        assert len({a.name for a in agents}) == len(agents)
+
+    async def test_a_run_is_a_valid_event_stream(self, provider: AgentProvider) -> None:
+        events = await self._run(provider, self.make_request(provider))
+        assert events[0].type is EventType.RUN_STARTED
+        assert events[-1].type is EventType.RUN_FINISHED, events[-1]
+        assert sum(e.type in (EventType.RUN_FINISHED, EventType.RUN_ERROR) for e in events) == 1
+
+    async def test_a_run_produces_output(self, provider: AgentProvider) -> None:
+        events = await self._run(provider, self.make_request(provider))
+        produced = {EventType.TEXT_MESSAGE_CONTENT, EventType.TOOL_CALL_START,
+                    EventType.STATE_SNAPSHOT, EventType.STATE_DELTA, EventType.MESSAGES_SNAPSHOT}
+        assert any(e.type in produced for e in events), [e.type for e in events]
+
+    async def test_two_runs_on_one_thread(self, provider: AgentProvider) -> None:
+        tid = f"thread-{uuid.uuid4().hex}"
+        for _ in range(2):
+            events = await self._run(provider, self.make_request(provider, tid))
+            assert events[-1].type is EventType.RUN_FINISHED
+
+    async def test_closing_the_stream_early_leaves_no_task(self, provider: AgentProvider) -> None:
+        before = asyncio.all_tasks()
+        stream = provider.run(self.make_request(provider))
+        async for _ in stream:
+            break
+        await stream.aclose()  # type: ignore[attr-defined]
+        await asyncio.sleep(0.05)
+        leftover = [t for t in asyncio.all_tasks() - before if not t.done()]
+        assert leftover == [], leftover
+
+    async def test_load_thread_of_unknown_thread(self, provider: AgentProvider) -> None:
+        agent = provider.agents()[0].name
+        snapshot = await provider.load_thread(agent, f"thread-{uuid.uuid4().hex}")
+        assert snapshot is None or snapshot.exists is False

@@ -1,0 +1,43 @@
+"""The built-ins pass the same contract suites third-party plugins use."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from copilotkit_runtime.default_plugins.demo_agent import DemoAgentProvider, DemoOptions
+from copilotkit_runtime.default_plugins.memory_store import MemoryStore
+from copilotkit_runtime.default_plugins.sqlite_store import SQLiteOptions, SQLiteStore
+from copilotkit_runtime.providers import ProviderContext
+from copilotkit_runtime.testing import ProviderContract, StoreContract
+
+
+class TestMemoryStore(StoreContract):
+    @pytest.fixture
+    async def store(self) -> AsyncIterator[MemoryStore]:
+        store = MemoryStore()
+        await store.open()
+        yield store
+        await store.close()
+
+
+class TestSQLiteStore(StoreContract):
+    @pytest.fixture
+    async def store(self, tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+        store = SQLiteStore(SQLiteOptions(path=str(tmp_path / "contract.sqlite3"), poll_interval=0.05))
+        await store.open()
+        yield store
+        await store.close()
+
+
+class TestDemoProvider(ProviderContract):
+    @pytest.fixture
+    async def provider(self, tmp_path: Path) -> AsyncIterator[DemoAgentProvider]:
+        context = ProviderContext(config_dir=tmp_path, store=MemoryStore(), actions={},
+                                  data_dir=tmp_path)
+        provider = DemoAgentProvider("demo", DemoOptions(chunk_delay=0), context)
+        await provider.startup()
+        yield provider
+        await provider.shutdown()
