@@ -131,8 +131,12 @@ class Engine:
     async def stream(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
         """``start`` and iterate in one go (errors before the first event still raise)."""
         run = await self.start(request)
-        async for event in run.events():
-            yield event
+        events = run.events()
+        try:
+            async for event in events:
+                yield event
+        finally:
+            await events.aclose()
 
     async def stop(self, thread_id: str, run_id: str | None = None) -> bool:
         """Ask the run on ``thread_id`` to stop, wherever it runs. Whether one was running."""
@@ -169,9 +173,15 @@ class Run:
         return self.request.thread_id
 
     async def events(self) -> AsyncIterator[BaseEvent]:
-        async for batch in self.event_batches():
-            for event in batch:
-                yield event
+        batches = self.event_batches()
+        try:
+            async for batch in batches:
+                for event in batch:
+                    yield event
+        finally:
+            # Close the inner generator now, not whenever it is garbage-collected: that is
+            # what cancels the provider and frees the thread when our consumer goes away.
+            await batches.aclose()
 
     async def event_batches(self) -> AsyncIterator[list[BaseEvent]]:
         """The run's events, in lists of whatever is ready at once (cheaper to frame)."""

@@ -213,13 +213,20 @@ async def health(runtime: Runtime) -> JSONResponse:
         status_code=200 if ready else 503)
 
 
+def _health_endpoint(runtime: Runtime) -> Callable[[], Awaitable[JSONResponse]]:
+    async def health_endpoint() -> JSONResponse:
+        return await health(runtime)
+
+    return health_endpoint
+
+
 def mount(app: FastAPI, runtime: Runtime, path: str | None = None) -> FastAPI:
     """Serve ``runtime`` on an existing FastAPI ``app`` at ``path`` (default: the configured
     base path). The runtime starts and stops with the app."""
     runtime.build()
     base = runtime.settings.server.base_path if path is None else "/" + path.strip("/")
     app.include_router(build_router(runtime), prefix=base.rstrip("/"))
-    app.add_api_route(f"{base.rstrip('/')}/health", lambda: health(runtime), methods=["GET"],
+    app.add_api_route(f"{base.rstrip('/')}/health", _health_endpoint(runtime), methods=["GET"],
                       include_in_schema=False)
 
     outer = app.router.lifespan_context
@@ -246,7 +253,7 @@ def create_app(config: Settings | Runtime | str | Path | None = None) -> FastAPI
     settings = runtime.settings
     app = FastAPI(title="copilotkit-runtime", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url=None)
-    app.add_api_route("/health", lambda: health(runtime), methods=["GET"])
+    app.add_api_route("/health", _health_endpoint(runtime), methods=["GET"])
     mount(app, runtime)
     origins = settings.server.cors_origins
     if origins:

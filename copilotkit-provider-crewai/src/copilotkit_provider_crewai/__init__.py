@@ -1,0 +1,1 @@
+"""copilotkit-runtime plugin: crewai."""
