@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Run the whole test suite from a fresh checkout: installs what it needs, then runs
+#   1. the uv workspace (core, LangGraph provider, Redis store, protocol and e2e tests);
+#   2. the CrewAI provider in its own environment (it pins its own dependency versions).
+# Usage: ./scripts/test.sh [pytest args for the workspace run]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+
+# uv: the project's package manager. A fresh machine has only pip.
+if command -v uv >/dev/null 2>&1; then
+  UV=(uv)
+else
+  python3 -m uv --version >/dev/null 2>&1 || { log "installing uv"; python3 -m pip install --quiet uv; }
+  UV=(python3 -m uv)
+fi
+
+log "syncing the Python workspace"
+"${UV[@]}" sync --locked --all-packages
+
+# redis-server: the Redis store's tests start their own server on a free port.
+if ! command -v redis-server >/dev/null 2>&1; then
+  log "installing redis-server"
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "redis-server is missing and apt-get is not available: install Redis >= 6" >&2
+    exit 1
+  fi
+fi
+
+# Node clients: the real @copilotkit npm packages, pinned by package-lock.json.
+for dir in tests/node bench/ts; do
+  if [ -f "$dir/package-lock.json" ]; then
+    log "installing npm packages in $dir"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+done
+
+log "running the workspace tests"
+"${UV[@]}" run --locked pytest "$@"
+
+if [ -x copilotkit-provider-crewai/scripts/test.sh ] && [ -z "${SKIP_CREWAI:-}" ]; then
+  log "running the CrewAI provider tests (own environment)"
+  copilotkit-provider-crewai/scripts/test.sh
+fi
