@@ -7,9 +7,9 @@ import sys
 from typing import Any
 
 import pytest
+import scripted
 from ag_ui.core import EventType
 
-import scripted
 from copilotkit_runtime import GuardrailBlockedError, ThreadBusyError
 from copilotkit_runtime.errors import AgentNotFoundError, StoreError
 from copilotkit_runtime.guardrails import Guardrail, GuardrailDecision

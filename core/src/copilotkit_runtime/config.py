@@ -145,10 +145,10 @@ class GuardrailSettings(BaseModel):
 
 
 class Settings(_Strict):
-    server: ServerSettings = Field(default_factory=ServerSettings)
-    limits: LimitSettings = Field(default_factory=LimitSettings)
-    plugins: PluginSettings = Field(default_factory=PluginSettings)
-    store: StoreSettings = Field(default_factory=StoreSettings)
+    server: ServerSettings = Field(default_factory=lambda: ServerSettings())
+    limits: LimitSettings = Field(default_factory=lambda: LimitSettings())
+    plugins: PluginSettings = Field(default_factory=lambda: PluginSettings())
+    store: StoreSettings = Field(default_factory=lambda: StoreSettings())
     agents: dict[str, AgentSettings] = Field(
         default_factory=lambda: {"demo": AgentSettings(provider="demo",
                                                        description="A demo agent that needs no LLM")}

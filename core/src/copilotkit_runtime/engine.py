@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,7 +128,7 @@ class Engine:
             request.input = request.input.model_copy(update={"state": dict(record.state)})
         return Run(self, entry, request, lease, record)
 
-    async def stream(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
+    async def stream(self, request: RunRequest) -> AsyncGenerator[BaseEvent, None]:
         """``start`` and iterate in one go (errors before the first event still raise)."""
         run = await self.start(request)
         events = run.events()
@@ -172,7 +172,7 @@ class Run:
     def thread_id(self) -> str:
         return self.request.thread_id
 
-    async def events(self) -> AsyncIterator[BaseEvent]:
+    async def events(self) -> AsyncGenerator[BaseEvent, None]:
         batches = self.event_batches()
         try:
             async for batch in batches:
@@ -183,7 +183,7 @@ class Run:
             # what cancels the provider and frees the thread when our consumer goes away.
             await batches.aclose()
 
-    async def event_batches(self) -> AsyncIterator[list[BaseEvent]]:
+    async def event_batches(self) -> AsyncGenerator[list[BaseEvent], None]:
         """The run's events, in lists of whatever is ready at once (cheaper to frame)."""
         if self._consumed:
             raise RuntimeError("Run.events() can be iterated only once")
@@ -227,7 +227,7 @@ class Run:
         me = asyncio.current_task()
         assert me is not None
         keeper = asyncio.get_running_loop().create_task(self._keep_lease(me))
-        agen = self.entry.provider.run(request)
+        agen: Any = self.entry.provider.run(request)
         tail: list[BaseEvent] = []
         consumer_gone = False
         try:

@@ -8,7 +8,6 @@ applied by an instance of the type configured as ``request_rules_type`` (default
 
 from __future__ import annotations
 
-from abc import ABC
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -41,7 +40,7 @@ class GuardrailDecision:
     guardrail: str = ""
 
 
-class Guardrail(ABC):
+class Guardrail:
     """Base class of guardrail types. Return ``None`` to allow, a decision to block."""
 
     Options: ClassVar[type[GuardrailOptions]] = GuardrailOptions

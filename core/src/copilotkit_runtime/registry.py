@@ -40,12 +40,13 @@ class Registry(Generic[T]):
     def add(self, name: str, value: T) -> None:
         if not isinstance(name, str) or not name:
             raise PluginError(f"Plugin '{self._plugin}' registered a {self.kind} with an empty name.")
-        if self.base is not None and not (isinstance(value, type) and issubclass(value, self.base)):
-            if not isinstance(value, self.base):
-                raise PluginError(
-                    f"Plugin '{self._plugin}' registered {self.kind} '{name}' as {value!r}, which "
-                    f"is not a {self.base.__module__}.{self.base.__qualname__}."
-                )
+        if (self.base is not None
+                and not (isinstance(value, type) and issubclass(value, self.base))
+                and not isinstance(value, self.base)):
+            raise PluginError(
+                f"Plugin '{self._plugin}' registered {self.kind} '{name}' as {value!r}, which "
+                f"is not a {self.base.__module__}.{self.base.__qualname__}."
+            )
         new = Registration(name, value, self._plugin, self._plugin_is_default)
         old = self._entries.get(name)
         if old is not None:
@@ -59,7 +60,7 @@ class Registry(Generic[T]):
                     f"'{new.plugin}'. Disable one of them with [plugins] disabled = [...]."
                 )
         if isinstance(value, type) and hasattr(value, "type_name"):
-            value.type_name = name  # type: ignore[attr-defined]
+            value.type_name = name
         self._entries[name] = new
 
     def get(self, name: str) -> T | None:

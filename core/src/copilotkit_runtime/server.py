@@ -95,7 +95,7 @@ def _protocol_handlers() -> dict[str, Handler]:
     else:
         handlers["graphql"] = handle_graphql
     with contextlib.suppress(ImportError):
-        from .agui import handle_single_route  # type: ignore[attr-defined]
+        from .agui import handle_single_route  # type: ignore[import-not-found,unused-ignore]
         handlers["agui"] = handle_single_route
     return handlers
 
