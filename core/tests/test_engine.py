@@ -252,3 +252,26 @@ async def test_a_store_failure_at_save_fails_the_run_clearly(runtime: Any, monke
     monkeypatch.undo()
     again = await collect_events(runtime.engine.stream(run_request("reply")))
     assert again[-1].type is EventType.RUN_FINISHED
+
+
+async def test_a_detached_run_goes_on_when_its_reader_leaves(runtime: Any) -> None:
+    request = run_request("wait")
+    run = await runtime.engine.start(request, detached=True)
+    stream = run.events()
+    async for event in stream:
+        if event.type is EventType.TEXT_MESSAGE_CONTENT:
+            break
+    await stream.aclose()
+    assert runtime.engine.active_run(request.thread_id) is run
+    # A second reader (a reconnecting client) replays from the start and follows live.
+    replay = run.events()
+    seen = [await anext(replay) for _ in range(3)]
+    assert types(seen) == ["RUN_STARTED", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT"]
+    scripted.GATES.setdefault(request.thread_id, asyncio.Event()).set()
+    rest = [e async for e in replay]
+    assert types(rest)[-2:] == ["TEXT_MESSAGE_END", "RUN_FINISHED"]
+    await run.wait()
+    assert run.outcome == "success"
+    assert runtime.engine.active_run(request.thread_id) is None
+    snapshot = await runtime.engine.load_thread("wait", request.thread_id)
+    assert snapshot.messages[-1]["content"] == "first second"

@@ -6,8 +6,8 @@ provider's events, checked and normalised (:mod:`.stream`), and when the run end
 thread (state, messages, compacted history) *before* passing on the terminal event, so a client
 that saw ``RUN_FINISHED`` can rely on ``loadAgentState``.
 
-The provider runs in its own task feeding a bounded queue. That keeps the consumer (an HTTP
-response) and the provider independent: a stop request cancels the provider and still ends the
+The provider runs in its own task appending to the run's event log, which readers follow. That
+keeps the consumer (an HTTP response) and the provider independent: a stop request cancels the provider and still ends the
 stream properly; a client going away cancels the provider, releases the thread and leaves no
 task behind.
 """
@@ -39,8 +39,6 @@ from .stream import StreamValidator, StreamViolation
 
 log = logging.getLogger("copilotkit_runtime.engine")
 
-_DONE = object()
-QUEUE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -112,8 +110,11 @@ class Engine:
             if decision is not None:
                 raise GuardrailBlockedError(decision.reason, decision.guardrail or guardrail.name)
 
-    async def start(self, request: RunRequest) -> Run:
-        """Prepare a run. Raises before streaming for: unknown agent, guardrail, busy thread."""
+    async def start(self, request: RunRequest, *, detached: bool = False) -> Run:
+        """Prepare a run. Raises before streaming for: unknown agent, guardrail, busy thread.
+
+        ``detached``: the run goes on when its reader goes away (see :class:`Run`).
+        """
         entry = self.agent(request.agent)
         await self.check_input(request)
         lease = await self.store.acquire_run_lock(request.thread_id, request.run_id, self.lock_ttl)
@@ -126,7 +127,7 @@ class Engine:
             raise
         if record is not None and not request.input.state and record.state:
             request.input = request.input.model_copy(update={"state": dict(record.state)})
-        return Run(self, entry, request, lease, record)
+        return Run(self, entry, request, lease, record, detached=detached)
 
     async def stream(self, request: RunRequest) -> AsyncGenerator[BaseEvent, None]:
         """``start`` and iterate in one go (errors before the first event still raise)."""
@@ -137,6 +138,13 @@ class Engine:
                 yield event
         finally:
             await events.aclose()
+
+    def active_run(self, thread_id: str) -> Run | None:
+        """The run in progress on ``thread_id`` in this process, if any."""
+        for run in self.active_runs.values():
+            if run.thread_id == thread_id and not run.closed:
+                return run
+        return None
 
     async def stop(self, thread_id: str, run_id: str | None = None) -> bool:
         """Ask the run on ``thread_id`` to stop, wherever it runs. Whether one was running."""
@@ -152,25 +160,55 @@ class Engine:
 
 
 class Run:
-    """One prepared run. Iterate :meth:`events` exactly once."""
+    """One prepared run.
+
+    Its events go to an append-only log that any number of readers follow
+    (:meth:`event_batches`); the first reader starts the provider. When the run is not
+    ``detached``, the first reader owns it: if that reader goes away, the provider is
+    cancelled and the thread freed. A ``detached`` run goes on to the end without readers
+    (AG-UI clients reconnect and replay), and is persisted as usual.
+    """
 
     def __init__(self, engine: Engine, entry: AgentEntry, request: RunRequest, lease: RunLease,
-                 record: ThreadRecord | None) -> None:
+                 record: ThreadRecord | None, *, detached: bool = False) -> None:
         self.engine = engine
         self.entry = entry
         self.request = request
         self.lease = lease
         self.record = record
+        self.detached = detached
         self.outcome: str = "pending"  # success | error | stopped | cancelled
         self.task: asyncio.Task[None] | None = None
+        self.log: list[BaseEvent] = []
+        self.closed = False
+        self._wakeup = asyncio.Event()
         self._stopping = False
         self._lease_lost = False
-        self._consumed = False
         self.check_output = [g for g in engine.guardrails if g.checks_output]
 
     @property
     def thread_id(self) -> str:
         return self.request.thread_id
+
+    def start(self) -> None:
+        """Start the provider (done by the first reader; call it to run without one)."""
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._pump())
+            self.engine.active_runs[self.request.run_id] = self
+
+    async def wait(self) -> None:
+        """Wait until the run has ended and its thread is saved and released."""
+        self.start()
+        assert self.task is not None
+        await _settle(self.task)
+
+    def _emit(self, event: BaseEvent) -> None:
+        self.log.append(event)
+        self._wakeup.set()
+
+    def _close(self) -> None:
+        self.closed = True
+        self._wakeup.set()
 
     async def events(self) -> AsyncGenerator[BaseEvent, None]:
         batches = self.event_batches()
@@ -183,41 +221,33 @@ class Run:
             # what cancels the provider and frees the thread when our consumer goes away.
             await batches.aclose()
 
-    async def event_batches(self) -> AsyncGenerator[list[BaseEvent], None]:
-        """The run's events, in lists of whatever is ready at once (cheaper to frame)."""
-        if self._consumed:
-            raise RuntimeError("Run.events() can be iterated only once")
-        self._consumed = True
-        queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_SIZE)
-        self.task = asyncio.get_running_loop().create_task(self._pump(queue))
-        self.engine.active_runs[self.request.run_id] = self
+    async def event_batches(self, start: int = 0) -> AsyncGenerator[list[BaseEvent], None]:
+        """The run's events from index ``start``, in lists of whatever is ready at once."""
+        owner = self.task is None
+        self.start()
+        task = self.task
+        assert task is not None
+        position = start
         try:
             while True:
-                item = await queue.get()
-                batch = []
-                done = False
-                while True:
-                    if item is _DONE:
-                        done = True
-                        break
-                    batch.append(item)
-                    if queue.empty():
-                        break
-                    item = queue.get_nowait()
-                if batch:
+                if position < len(self.log):
+                    batch = self.log[position:]
+                    position += len(batch)
                     yield batch
-                if done:
+                    continue
+                if self.closed:
                     break
+                self._wakeup.clear()
+                await self._wakeup.wait()
         finally:
-            task = self.task
-            if not task.done():
+            if owner and not self.detached and not task.done():
                 task.cancel()
-            # Wait for the provider to unwind (it releases the thread), whatever happens to us.
-            with contextlib.suppress(BaseException):
-                await asyncio.shield(_settle(task))
-            self.engine.active_runs.pop(self.request.run_id, None)
+                # Wait for the provider to unwind (it releases the thread), whatever
+                # happens to us.
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(_settle(task))
 
-    async def _pump(self, queue: asyncio.Queue[Any]) -> None:
+    async def _pump(self) -> None:
         request = self.request
         validator = StreamValidator(request.thread_id, request.run_id)
         input_messages = [m.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -230,6 +260,7 @@ class Run:
         agen: Any = self.entry.provider.run(request)
         tail: list[BaseEvent] = []
         consumer_gone = False
+        emit = self._emit
         try:
             try:
                 async for event in agen:
@@ -240,7 +271,7 @@ class Run:
                         recorder.feed(out)
                         if self.check_output and out.type is EventType.TEXT_MESSAGE_END:
                             await self._check_output(recorder, out)
-                        await queue.put(out)
+                        emit(out)
                     if validator.finished:
                         break
                 else:
@@ -282,7 +313,7 @@ class Run:
                     message=f"The run finished but its thread could not be saved: {msg}",
                     code="STORE_ERROR")]
             for out in tail:
-                await queue.put(out)
+                emit(out)
         except asyncio.CancelledError:
             if consumer_gone:
                 self.outcome = "cancelled"
@@ -297,8 +328,8 @@ class Run:
                 await self.lease.release()
             except Exception:
                 log.exception("could not release the run lock of thread %s", request.thread_id)
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(_DONE)
+            self.engine.active_runs.pop(request.run_id, None)
+            self._close()
 
     async def _check_output(self, recorder: RunRecorder, event: Any) -> None:
         message = recorder._by_id.get(event.message_id)

@@ -1,10 +1,11 @@
 """Checking and normalising the event stream a provider produces.
 
 Protocol layers rely on a well-formed stream: exactly one ``RUN_STARTED`` first, content only
-inside a started message or tool call, exactly one terminal event last. Providers are allowed
+inside a started message or tool call, steps started once and finished once, exactly one
+terminal event last (the rules of the AG-UI client's verifier). Providers are allowed
 some shortcuts, which are filled in here: a missing ``RUN_STARTED`` / ``RUN_FINISHED`` is added,
-``TEXT_MESSAGE_CHUNK`` / ``TOOL_CALL_CHUNK`` are expanded to START/CONTENT/END, and messages
-left open at the end are closed. Anything else out of order is a :class:`StreamViolation`, which
+``TEXT_MESSAGE_CHUNK`` / ``TOOL_CALL_CHUNK`` are expanded to START/CONTENT/END, and messages,
+tool calls and steps left open at the end are closed. Anything else out of order is a :class:`StreamViolation`, which
 the engine turns into a ``RUN_ERROR`` rather than passing a broken stream on.
 """
 
@@ -16,6 +17,7 @@ from ag_ui.core import (
     RunErrorEvent,
     RunFinishedEvent,
     RunStartedEvent,
+    StepFinishedEvent,
     TextMessageContentEvent,
     TextMessageEndEvent,
     TextMessageStartEvent,
@@ -42,6 +44,7 @@ class StreamValidator:
         self.finished = False
         self.open_text: dict[str, None] = {}
         self.open_tools: dict[str, None] = {}
+        self.open_steps: dict[str, None] = {}
         self._chunk_text: str | None = None
         self._chunk_tool: str | None = None
 
@@ -144,6 +147,16 @@ class StreamValidator:
                 raise StreamViolation(
                     f"TOOL_CALL_END for tool call '{event.tool_call_id}' which was not started"  # type: ignore[attr-defined]
                 )
+        elif kind is EventType.STEP_STARTED:
+            name = event.step_name  # type: ignore[attr-defined]
+            if name in self.open_steps:
+                raise StreamViolation(f"STEP_STARTED for step '{name}' which is already active")
+            self.open_steps[name] = None
+        elif kind is EventType.STEP_FINISHED:
+            if self.open_steps.pop(event.step_name, 1) is not None:  # type: ignore[attr-defined]
+                raise StreamViolation(
+                    f"STEP_FINISHED for step '{event.step_name}' which is not active"  # type: ignore[attr-defined]
+                )
         elif kind is EventType.RUN_FINISHED or kind is EventType.RUN_ERROR:
             out.extend(self._close_all())
             self.finished = True
@@ -168,8 +181,10 @@ class StreamValidator:
         out = self._close_chunk_text() + self._close_chunk_tool()
         out.extend(TextMessageEndEvent(message_id=m) for m in self.open_text)
         out.extend(ToolCallEndEvent(tool_call_id=t) for t in self.open_tools)
+        out.extend(StepFinishedEvent(step_name=name) for name in reversed(self.open_steps))
         self.open_text.clear()
         self.open_tools.clear()
+        self.open_steps.clear()
         return out
 
     def _prefix(self) -> list[BaseEvent]:
