@@ -32,7 +32,7 @@ if ! command -v redis-server >/dev/null 2>&1; then
 fi
 
 # Node clients: the real @copilotkit npm packages, pinned by package-lock.json.
-for dir in tests/node bench/ts; do
+for dir in tests/node tests/node-v2 bench/ts; do
   if [ -f "$dir/package-lock.json" ]; then
     log "installing npm packages in $dir"
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error

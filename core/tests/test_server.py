@@ -60,11 +60,12 @@ def test_cors_allows_the_configured_origin_only(served: Any) -> None:
     assert "access-control-allow-origin" not in other.headers
 
 
-def test_stop_route_answers_404_for_an_idle_thread_and_unknown_agent(served: Any) -> None:
+def test_stop_route_reports_an_idle_thread_and_an_unknown_agent(served: Any) -> None:
     idle = httpx.post(f"{served.url}/agent/demo/stop/no-thread")
-    assert idle.status_code == 404 and idle.json()["error"] == "not_running"
+    assert idle.status_code == 200
+    assert idle.json() == {"stopped": False, "message": "No active run for thread 'no-thread'."}
     unknown = httpx.post(f"{served.url}/agent/ghost/stop/t")
-    assert unknown.status_code == 404 and unknown.json()["error"] == "agent_not_found"
+    assert unknown.status_code == 404 and unknown.json()["error"] == "Agent not found"
 
 
 def test_get_on_the_base_path_describes_the_runtime(served: Any) -> None:

@@ -221,8 +221,13 @@ class Run:
             # what cancels the provider and frees the thread when our consumer goes away.
             await batches.aclose()
 
-    async def event_batches(self, start: int = 0) -> AsyncGenerator[list[BaseEvent], None]:
-        """The run's events from index ``start``, in lists of whatever is ready at once."""
+    async def event_batches(self, start: int = 0, *, idle_timeout: float | None = None
+                            ) -> AsyncGenerator[list[BaseEvent], None]:
+        """The run's events from index ``start``, in lists of whatever is ready at once.
+
+        With ``idle_timeout``, an empty list is yielded after that many seconds without an
+        event (for keep-alives).
+        """
         owner = self.task is None
         self.start()
         task = self.task
@@ -238,7 +243,13 @@ class Run:
                 if self.closed:
                     break
                 self._wakeup.clear()
-                await self._wakeup.wait()
+                if idle_timeout is None:
+                    await self._wakeup.wait()
+                else:
+                    try:
+                        await asyncio.wait_for(self._wakeup.wait(), idle_timeout)
+                    except TimeoutError:
+                        yield []
         finally:
             if owner and not self.detached and not task.done():
                 task.cancel()
@@ -247,9 +258,15 @@ class Run:
                 with contextlib.suppress(BaseException):
                     await asyncio.shield(_settle(task))
 
+    def _started_input(self) -> Any:
+        """The request as RUN_STARTED carries it: only the messages new to the thread."""
+        known = {m.get("id") for m in self.record.messages} if self.record is not None else set()
+        fresh = [m for m in self.request.input.messages if m.id not in known]
+        return self.request.input.model_copy(update={"messages": fresh})
+
     async def _pump(self) -> None:
         request = self.request
-        validator = StreamValidator(request.thread_id, request.run_id)
+        validator = StreamValidator(request.thread_id, request.run_id, self._started_input())
         input_messages = [m.model_dump(mode="json", by_alias=True, exclude_none=True)
                           for m in request.input.messages]
         recorder = RunRecorder(input_messages, request.state,

@@ -1,8 +1,9 @@
 """The HTTP server: a FastAPI app (or routes on your own app) serving every protocol.
 
 ``POST {base}`` carries both client generations: a body with ``query`` is GraphQL (v1), a body
-with ``method`` is the AG-UI single-route protocol (v2). ``GET /health`` reports liveness and
-store readiness.
+with ``method`` is the AG-UI single-route protocol (v2); the AG-UI multi-route paths
+(``/info``, ``/agent/{id}/run|connect|stop/{thread}``) live under the same base.
+``GET /health`` reports liveness and store readiness.
 
 Standalone::
 
@@ -28,7 +29,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import COMPATIBLE_RUNTIME_VERSION, RUNTIME_VERSION_HEADER, __version__
+from . import COMPATIBLE_RUNTIME_VERSION, RUNTIME_VERSION_HEADER, __version__, agui
 from .config import Settings, load_settings
 from .errors import StoreError, UnauthorizedError
 from .middleware import RequestContext
@@ -94,9 +95,7 @@ def _protocol_handlers() -> dict[str, Handler]:
         log.exception("GraphQL layer unavailable")
     else:
         handlers["graphql"] = handle_graphql
-    with contextlib.suppress(ImportError):
-        from .agui import handle_single_route  # type: ignore[import-not-found,unused-ignore]
-        handlers["agui"] = handle_single_route
+    handlers["agui"] = agui.handle_single_route
     return handlers
 
 
@@ -175,23 +174,55 @@ def build_router(runtime: Runtime) -> APIRouter:
             "hint": "POST a GraphQL document here (CopilotKit runtimeUrl).",
         })
 
-    @router.post("/agent/{agent}/stop/{thread_id}")
-    async def stop_run(agent: str, thread_id: str, request: Request) -> Response:
-        """Stop the run on a thread (the AG-UI v2 route; works across instances that share
-        a store)."""
+    async def json_body(request: Request) -> tuple[Any, Response | None]:
+        try:
+            raw = await read_body(request, limits.max_body_bytes)
+        except BodyTooLarge:
+            return None, JSONResponse({"error": "Payload too large", "message": f"Request body is "
+                                       f"larger than the limit of {limits.max_body_bytes} bytes."},
+                                      status_code=413)
+        if not raw.strip():
+            return None, None
+        try:
+            return json.loads(raw), None
+        except (ValueError, UnicodeDecodeError) as exc:
+            return None, JSONResponse({"error": "Invalid request body",
+                                       "details": f"not valid JSON: {exc}"}, status_code=400)
+
+    @router.get("/info")
+    async def agui_info(request: Request) -> Response:
+        refused = await run_middleware(RequestContext(request=request, protocol="agui"))
+        return refused or JSONResponse(agui.info(runtime))
+
+    async def agui_run(agent: str, request: Request, connect: bool) -> Response:
         context = RequestContext(request=request, protocol="agui")
         refused = await run_middleware(context)
         if refused is not None:
             return refused
-        if agent not in runtime.engine.agents:
-            return JSONResponse({"error": "agent_not_found",
-                                 "message": f"Agent '{agent}' was not found."}, status_code=404)
-        stopped = await runtime.engine.stop(thread_id)
-        if not stopped:
-            return JSONResponse({"error": "not_running",
-                                 "message": f"No run is active on thread '{thread_id}'."},
-                                status_code=404)
-        return JSONResponse({"stopped": True, "threadId": thread_id})
+        body, error = await json_body(request)
+        if error is not None:
+            return error
+        response = await agui.run_endpoint(runtime, agent, body, context, connect=connect)
+        for middleware in runtime.middleware:
+            await middleware.after_request(context, response.status_code)
+        return response
+
+    @router.post("/agent/{agent}/run")
+    async def agui_run_route(agent: str, request: Request) -> Response:
+        return await agui_run(agent, request, connect=False)
+
+    @router.post("/agent/{agent}/connect")
+    async def agui_connect_route(agent: str, request: Request) -> Response:
+        return await agui_run(agent, request, connect=True)
+
+    @router.post("/agent/{agent}/stop/{thread_id}")
+    async def agui_stop_route(agent: str, thread_id: str, request: Request) -> Response:
+        """Stop the run on a thread (works across instances that share a store)."""
+        refused = await run_middleware(RequestContext(request=request, protocol="agui"))
+        if refused is not None:
+            return refused
+        body, error = await json_body(request)
+        return error or await agui.stop_endpoint(runtime, agent, thread_id, body)
 
     return router
 

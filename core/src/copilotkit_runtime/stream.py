@@ -14,6 +14,7 @@ from __future__ import annotations
 from ag_ui.core import (
     BaseEvent,
     EventType,
+    RunAgentInput,
     RunErrorEvent,
     RunFinishedEvent,
     RunStartedEvent,
@@ -37,9 +38,12 @@ class StreamViolation(Exception):
 
 
 class StreamValidator:
-    def __init__(self, thread_id: str, run_id: str) -> None:
+    def __init__(self, thread_id: str, run_id: str, run_input: RunAgentInput | None = None) -> None:
         self.thread_id = thread_id
         self.run_id = run_id
+        #: put on RUN_STARTED (``input``) when the provider gives none: AG-UI clients restore
+        #: user and tool messages from it when they replay a thread.
+        self.run_input = run_input
         self.started = False
         self.finished = False
         self.open_text: dict[str, None] = {}
@@ -75,10 +79,11 @@ class StreamValidator:
             if self.started:
                 raise StreamViolation("a second RUN_STARTED in one run")
             self.started = True
+            if self.run_input is not None and getattr(event, "input", None) is None:
+                event = event.model_copy(update={"input": self.run_input})
             return [event]
         if not self.started:
-            self.started = True
-            out.append(RunStartedEvent(thread_id=self.thread_id, run_id=self.run_id))
+            out.extend(self._prefix())
 
         if kind is EventType.TEXT_MESSAGE_CHUNK:
             out.extend(self._close_chunk_tool())
@@ -191,7 +196,7 @@ class StreamValidator:
         if self.started:
             return []
         self.started = True
-        return [RunStartedEvent(thread_id=self.thread_id, run_id=self.run_id)]
+        return [RunStartedEvent(thread_id=self.thread_id, run_id=self.run_id, input=self.run_input)]
 
     def finish(self) -> list[BaseEvent]:
         """The provider ended: close what is open and add ``RUN_FINISHED`` if it is missing."""

@@ -1,0 +1,102 @@
+// Drives a runtime's AG-UI v2 endpoints with the real CopilotKitCore (@copilotkit/core 1.75.0),
+// the way @copilotkit/react-core uses it, and prints what the client assembled as JSON.
+//
+// usage: node client.mjs '<scenario json>'
+// scenario: {url, transport: "auto"|"rest"|"single", agent, threadId, steps: [...]}
+// steps:    {op: "run", text}            add a user message and run the agent
+//           {op: "connect"}              a fresh client (a page reload) connects to the thread
+//           {op: "run-and-stop", text}   start a run and stop it after the first text chunk
+// Frontend tool "setColor" ({color: string}) is registered; its calls are recorded.
+// CopilotKitCore only connects in a browser (it checks `typeof window`); this is Node.
+globalThis.window ??= globalThis;
+const { CopilotKitCore } = await import("@copilotkit/core");
+const { z } = await import("zod");
+
+const scenario = JSON.parse(process.argv[2]);
+const out = { transport: null, agents: [], steps: [], errors: [], toolCalls: [] };
+
+function makeCore() {
+  const core = new CopilotKitCore({
+    runtimeUrl: scenario.url,
+    runtimeTransport: scenario.transport ?? "auto",
+    headers: scenario.headers ?? {},
+  });
+  core.subscribe({
+    onError: ({ code, error }) => out.errors.push({ code, message: String(error?.message ?? error) }),
+  });
+  core.addTool({
+    name: "setColor",
+    description: "Set the page color",
+    parameters: z.object({ color: z.string() }),
+    handler: async ({ color }) => {
+      out.toolCalls.push({ color });
+      return `color set to ${color}`;
+    },
+  });
+  return core;
+}
+
+async function connected(core) {
+  for (let i = 0; i < 500; i++) {
+    if (core.runtimeConnectionStatus === "connected") return;
+    if (core.runtimeConnectionStatus === "error") throw new Error("runtime connection failed");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error("runtime did not connect");
+}
+
+function agentOf(core) {
+  const agent = core.getAgent(scenario.agent);
+  if (!agent) throw new Error(`agent ${scenario.agent} not offered; agents: ${Object.keys(core.agents)}`);
+  agent.threadId = scenario.threadId;
+  return agent;
+}
+
+async function settle(agent) {
+  for (let i = 0; i < 1000 && agent.isRunning; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+function snapshot(agent) {
+  return { messages: JSON.parse(JSON.stringify(agent.messages)), state: agent.state };
+}
+
+let core = makeCore();
+await connected(core);
+out.transport = core.runtimeTransport;
+out.agents = Object.keys(core.agents).sort();
+
+for (const step of scenario.steps ?? []) {
+  try {
+    if (step.op === "run") {
+      const agent = agentOf(core);
+      agent.addMessage({ id: crypto.randomUUID(), role: "user", content: step.text });
+      await core.runAgent({ agent });
+      await settle(agent);
+      out.steps.push({ op: step.op, ...snapshot(agent) });
+    } else if (step.op === "connect") {
+      core = makeCore();
+      await connected(core);
+      const agent = agentOf(core);
+      await core.connectAgent({ agent });
+      await settle(agent);
+      out.steps.push({ op: step.op, ...snapshot(agent) });
+    } else if (step.op === "run-and-stop") {
+      const agent = agentOf(core);
+      agent.addMessage({ id: crypto.randomUUID(), role: "user", content: step.text });
+      let stopped = false;
+      const sub = agent.subscribe({
+        onTextMessageContentEvent: () => {
+          if (!stopped) { stopped = true; core.stopAgent({ agent }); }
+        },
+      });
+      await core.runAgent({ agent });
+      await settle(agent);
+      sub.unsubscribe();
+      out.steps.push({ op: step.op, stopped, ...snapshot(agent) });
+    }
+  } catch (error) {
+    out.steps.push({ op: step.op, exception: String(error?.message ?? error) });
+  }
+}
+console.log(JSON.stringify(out));
+process.exit(0);
