@@ -171,7 +171,7 @@ def test_a_client_going_away_does_not_cancel_the_run_and_connect_follows_it(serv
     deadline = time.monotonic() + 10
     while True:
         replay = sse_events(httpx.post(f"{served.url}/agent/slow/connect", json=run_input(thread, "")).text)
-        if replay and replay[-1]["type"] == "RUN_FINISHED" or time.monotonic() > deadline:
+        if (replay and replay[-1]["type"] == "RUN_FINISHED") or time.monotonic() > deadline:
             break
         time.sleep(0.05)
     assert any(e.get("snapshot") == {"finished": True} for e in replay)
