@@ -111,30 +111,39 @@ def test_v2_client_talks_a_crew_into_running(served: Any) -> None:
 
 # -- GraphQL v1, @copilotkit/runtime-client-gql --------------------------------------------------
 #
-# Written against the helper the GraphQL work provides: ``run_client(scenario) -> dict`` with
-# scenarios like the v2 driver's ({url, agent, threadId, steps: [{op: "run", text}, ...]}) and
-# results listing the messages the client assembled per step. If its API differs, adapt here.
+# Through the workspace's real-client driver (tests/node_client.py, tests/node/client.mjs).
 
 
-def _run_v1(scenario: dict[str, Any]) -> dict[str, Any]:
+def _run_v1(url: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
     helper = v1_helper()
-    run = getattr(helper, "run_client", None) or getattr(helper, "run_v1_client", None)
-    if run is None:
-        pytest.skip("tests/node_client.py has no run_client(scenario)")
-    return run(scenario)
+    reason = helper.node_missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    result: dict[str, Any] = helper.run_client(url, steps)["result"]
+    return result
 
 
-def test_v1_client_runs_a_flow(served: Any) -> None:
-    result = _run_v1({"url": served.url, "agent": "echo", "threadId": f"t-{uuid.uuid4()}",
-                      "steps": [{"op": "run", "text": "hello graphql"}]})
-    assert not result.get("errors")
-    messages = result["steps"][0]["messages"]
-    assert any("You said: hello graphql" in json.dumps(m) for m in messages)
+def _texts(result: dict[str, Any]) -> list[str]:
+    return [m.get("content") or "" for m in result["messages"]
+            if m.get("__typename") == "TextMessageOutput"]
+
+
+def test_v1_client_runs_a_flow_with_agent_state(served: Any) -> None:
+    thread = str(uuid.uuid4())
+    result = _run_v1(served.url, [{"op": "generate", "threadId": thread, "agent": "echo",
+                                   "messages": [{"role": "user", "content": "hello graphql"}]}])
+    assert result["error"] is None and result["closed"] is True
+    assert result["status"]["code"] == "Success"
+    assert "You said: hello graphql" in _texts(result)
+    states = [m for m in result["messages"] if m.get("__typename") == "AgentStateMessageOutput"]
+    assert states and states[-1]["state"]["turns"] == 1
+    loaded = _run_v1(served.url, [{"op": "loadAgentState", "threadId": thread, "agentName": "echo"}])
+    assert loaded["data"]["loadAgentState"]["threadExists"] is True
+    assert loaded["state"]["turns"] == 1
 
 
 def test_v1_client_runs_a_crew(served: Any) -> None:
-    result = _run_v1({"url": served.url, "agent": "research", "threadId": f"t-{uuid.uuid4()}",
-                      "steps": [{"op": "run", "text": "the topic is lynxes"}]})
-    assert not result.get("errors")
-    messages = result["steps"][0]["messages"]
-    assert any("lynxes are fascinating" in json.dumps(m) for m in messages)
+    result = _run_v1(served.url, [{"op": "generate", "agent": "research",
+                                   "messages": [{"role": "user", "content": "the topic is lynxes"}]}])
+    assert result["error"] is None and result["status"]["code"] == "Success"
+    assert any("lynxes are fascinating" in text for text in _texts(result))

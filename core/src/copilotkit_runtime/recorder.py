@@ -120,7 +120,9 @@ class RunRecorder:
         self.state = dict(snapshot) if isinstance(snapshot, dict) else {"value": snapshot}
 
     def _on_state_delta(self, event: Any) -> None:
-        self.state = jsonpatch.apply_patch(copy.deepcopy(self.state), event.delta)
+        operations = [op.model_dump(mode="json", by_alias=True, exclude_unset=True)
+                      if hasattr(op, "model_dump") else op for op in event.delta]
+        self.state = jsonpatch.apply_patch(copy.deepcopy(self.state), operations)
 
     def _on_messages_snapshot(self, event: Any) -> None:
         self.messages = [m.model_dump(mode="json", by_alias=True, exclude_none=True)

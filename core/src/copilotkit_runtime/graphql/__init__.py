@@ -1,15 +1,19 @@
-"""GraphQL "v1" protocol: the contract of @copilotkit/runtime 1.10.6 (placeholder)."""
+"""GraphQL "v1" protocol: the contract of @copilotkit/runtime 1.10.6.
+
+Modules, from the wire inwards:
+
+* :mod:`.http`: the transport (``handle_graphql``), run start, streaming, disconnects;
+* :mod:`.documents`: parse + validate with limits, cached by query text;
+* :mod:`.plan`: the client's selection set as a projection plan;
+* :mod:`.encoder`: ops → multipart incremental parts (or one JSON document);
+* :mod:`.translate`: AG-UI events → v1 output objects (pure);
+* :mod:`.inputs` / :mod:`.convert`: GraphQL input → ``RunRequest``, message conversions (pure);
+* :mod:`.schema`: the SDL (``schema.graphql``) and the query resolvers.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from .http import GraphQLService, handle_graphql
+from .schema import get_schema, schema_sdl
 
-from fastapi import Request
-from fastapi.responses import JSONResponse, Response
-
-from ..middleware import RequestContext
-
-
-async def handle_graphql(runtime: Any, request: Request, body: dict[str, Any],
-                         context: RequestContext) -> Response:
-    return JSONResponse({"data": None, "errors": [{"message": "GraphQL layer not built yet"}]})
+__all__ = ["GraphQLService", "get_schema", "handle_graphql", "schema_sdl"]

@@ -1,0 +1,39 @@
+"""GraphQL error shapes the CopilotKit client understands.
+
+The client reads ``extensions.code`` (e.g. ``AGENT_NOT_FOUND``), ``visibility`` and
+``severity``. Unlike the reference runtime we never put a stack trace in an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError
+
+from ..errors import AgentNotFoundError, CopilotKitRuntimeError
+
+
+def error_extensions(code: str, *, visibility: str = "banner", status: int = 400,
+                     **extra: Any) -> dict[str, Any]:
+    return {"code": code, "name": "CopilotError", "statusCode": status, "visibility": visibility,
+            "severity": "critical", **extra}
+
+
+def agent_not_found_error(exc: AgentNotFoundError) -> GraphQLError:
+    return GraphQLError(exc.message, extensions=error_extensions("AGENT_NOT_FOUND", status=404))
+
+
+def runtime_error(exc: CopilotKitRuntimeError, status: int = 400) -> GraphQLError:
+    return GraphQLError(exc.message, extensions=error_extensions(exc.code, status=status))
+
+
+def request_error(message: str, code: str = "BAD_REQUEST") -> dict[str, Any]:
+    """A request-level error (bad document, limits) as a JSON error entry."""
+    return {"message": message, "extensions": {"code": code}}
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    formatted: dict[str, Any] = error.formatted  # type: ignore[assignment]
+    if not formatted.get("extensions") and error.original_error is not None:
+        formatted = {**formatted, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+    return formatted
