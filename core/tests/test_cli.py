@@ -79,3 +79,12 @@ def test_serve_starts_a_server_that_answers(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}/api/copilotkit" in err
+
+
+def test_serve_with_an_unusable_store_fails_with_a_plain_message(tmp_path: Path) -> None:
+    (tmp_path / "copilotkit.toml").write_text(
+        '[store]\ntype = "sqlite"\n[store.sqlite]\npath = "/proc/no-such-dir/threads.db"\n')
+    out = cli("serve", "--port", str(free_port()), cwd=tmp_path)
+    assert out.returncode == 2
+    assert "error: Cannot open the SQLite store at /proc/no-such-dir/threads.db" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -18,7 +20,7 @@ from typing import Any
 
 from . import __version__
 from .config import load_settings
-from .errors import CopilotKitRuntimeError
+from .errors import CopilotKitRuntimeError, StoreError
 from .runtime import Runtime
 
 
@@ -41,6 +43,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = Runtime(settings).build()
+    if settings.store.type != "memory":
+        # Fail before uvicorn starts, with a plain message, when the store cannot be reached
+        # (uvicorn would bury it in a lifespan traceback). The app opens its own connection.
+        asyncio.run(_check_store(runtime))
     app = create_app(runtime)
     server = settings.server
     agents = ", ".join(a.name for a in runtime.engine.agent_infos()) or "none"
@@ -49,6 +55,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     uvicorn.run(app, host=server.host, port=server.port, log_level=settings.log_level.lower(),
                 access_log=args.access_log, lifespan="on", timeout_graceful_shutdown=5)
     return 0
+
+
+async def _check_store(runtime: Runtime) -> None:
+    """Open (a separate instance of) the configured store once, so an unreachable store is a
+    plain error before serving. A store that chooses to start without its backend (e.g.
+    Redis with ``fail_fast = false``) opens fine and reports through ``/health`` instead."""
+    store = type(runtime.store)(runtime.store.options)
+    if hasattr(store, "configure"):
+        store.configure(runtime.settings)
+    try:
+        await store.open()
+    except CopilotKitRuntimeError:
+        raise
+    except Exception as exc:
+        raise StoreError(f"The {runtime.settings.store.type} store is not usable: "
+                         f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        with contextlib.suppress(Exception):
+            await store.close()
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:

@@ -184,6 +184,7 @@ class Run:
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._lease_lost = False
+        self._lease_error = ""
         self.check_output = [g for g in engine.guardrails if g.checks_output]
 
     @property
@@ -299,7 +300,7 @@ class Run:
                     raise
                 me.uncancel()
                 if self._lease_lost:
-                    tail = validator.fail("The run lost its thread lock (store unavailable?).",
+                    tail = validator.fail(f"The run lost its thread lock: {self._lease_error}",
                                           "THREAD_LOCK_LOST")
                 else:
                     tail = validator.finish()
@@ -324,11 +325,14 @@ class Run:
                 await self._persist(recorder, persist_state=ended_ok)
             except Exception as exc:
                 log.exception("could not save thread %s", request.thread_id)
-                self.outcome = "error"
-                msg = exc.message if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
-                tail = [*tail[:-1], RunErrorEvent(
-                    message=f"The run finished but its thread could not be saved: {msg}",
-                    code="STORE_ERROR")]
+                if ended_ok:
+                    # The client must not believe a run is saved when it is not. A run that
+                    # already failed keeps its own error; the lost history is only logged.
+                    self.outcome = "error"
+                    msg = exc.message if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+                    tail = [*tail[:-1], RunErrorEvent(
+                        message=f"The run finished but its thread could not be saved: {msg}",
+                        code="STORE_ERROR")]
             for out in tail:
                 emit(out)
         except asyncio.CancelledError:
@@ -389,11 +393,12 @@ class Run:
                         return
                     raise stop.exception()  # type: ignore[misc]
                 if not await lease.renew():
-                    raise StoreError("lease lost")
+                    raise StoreError("it expired and another run took the thread")
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
             log.exception("run %s lost its lock on thread %s", self.request.run_id, self.thread_id)
+            self._lease_error = exc.message if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
             self._lease_lost = True
             pump.cancel()
         finally:

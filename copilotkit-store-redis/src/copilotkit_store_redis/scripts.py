@@ -1,0 +1,135 @@
+"""Lua scripts: every write that must be atomic is one script, so a crash, a lost connection or
+a concurrent writer in another process never leaves half a change behind.
+
+Key layout (``P`` is the key prefix, ``T`` the thread id, ``A`` the agent, both escaped so that
+``:`` cannot make two different pairs collide):
+
+* ``P thread:T:A`` hash ``d`` (record JSON) + ``v`` (version): one agent's record of a thread;
+* ``P agents:T`` set of escaped agent names with a record (to delete a whole thread);
+* ``P history:T`` list of ``[seq, run_id, event]`` JSON entries, ``seq`` = position + 1;
+* ``P lock:T`` the run id holding the thread, with a millisecond expiry;
+* ``P stop:T`` the run id asked to stop (the flag behind the pub/sub notification);
+* channel ``P stop-requests``: ``{"t": thread, "r": run}`` per stop request.
+"""
+
+from __future__ import annotations
+
+# KEYS: record, agents index. ARGV: expected version ('' = any), record JSON, ttl ms (0 = none),
+# escaped agent name.
+SAVE_THREAD = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= current then
+  return {0, current}
+end
+local version = current + 1
+redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', version)
+local ttl = tonumber(ARGV[3])
+local indexed = redis.call('EXISTS', KEYS[2])
+redis.call('SADD', KEYS[2], ARGV[4])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  -- the index lives as long as its longest-lived record (-1: one never expires)
+  local left = indexed == 1 and redis.call('PTTL', KEYS[2]) or -2
+  if left ~= -1 and left < ttl then
+    redis.call('PEXPIRE', KEYS[2], ttl)
+  end
+else
+  redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', KEYS[2])
+end
+return {1, version}
+"""
+
+# KEYS: record, agents index. ARGV: escaped agent name.
+DELETE_RECORD = """
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+return 1
+"""
+
+# KEYS: agents index, history. ARGV: record key prefix of the thread ("P thread:T:").
+DELETE_THREAD = """
+local agents = redis.call('SMEMBERS', KEYS[1])
+for _, agent in ipairs(agents) do
+  redis.call('DEL', ARGV[1] .. agent)
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+return #agents
+"""
+
+# KEYS: history. ARGV: ttl ms (0 = keep), then one '"run_id",{event}' fragment per event.
+APPEND_EVENTS = """
+local seq = redis.call('LLEN', KEYS[1])
+local batch = {}
+for i = 2, #ARGV do
+  seq = seq + 1
+  batch[#batch + 1] = '[' .. seq .. ',' .. ARGV[i] .. ']'
+  if #batch == 500 then
+    redis.call('RPUSH', KEYS[1], unpack(batch))
+    batch = {}
+  end
+end
+if #batch > 0 then
+  redis.call('RPUSH', KEYS[1], unpack(batch))
+end
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return seq
+"""
+
+# KEYS: lock, stop flag. ARGV: run id, ttl ms. 1 = taken, 0 = another live run holds it.
+ACQUIRE_LOCK = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('DEL', KEYS[2])
+return 1
+"""
+
+# Compare-and-extend. KEYS: lock, stop flag. ARGV: run id, ttl ms.
+RENEW_LOCK = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return 1
+"""
+
+# Compare-and-delete. KEYS: lock, stop flag. ARGV: run id.
+RELEASE_LOCK = """
+local released = 0
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  released = 1
+end
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
+return released
+"""
+
+# KEYS: lock, stop flag. ARGV: run id ('' = whichever holds it), channel, thread id.
+# Returns the holder's run id, or false when no (matching) run holds the thread.
+REQUEST_STOP = """
+local holder = redis.call('GET', KEYS[1])
+if not holder then
+  return false
+end
+if ARGV[1] ~= '' and holder ~= ARGV[1] then
+  return false
+end
+local left = redis.call('PTTL', KEYS[1])
+if left < 60000 then
+  left = 60000
+end
+redis.call('SET', KEYS[2], holder, 'PX', left)
+redis.call('PUBLISH', ARGV[2], cjson.encode({t = ARGV[3], r = holder}))
+return holder
+"""

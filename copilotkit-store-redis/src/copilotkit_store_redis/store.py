@@ -1,0 +1,479 @@
+"""The Redis store: threads, history and run locks shared by every runtime process.
+
+Several runtime instances behind a load balancer pointed at one Redis behave as one:
+
+* a thread written by a run on instance A is what ``loadAgentState`` reads on instance B;
+* a thread's run lock holds across processes; it expires (``[store] lock_ttl_seconds``) unless
+  its holder renews it, so a crashed instance does not block a thread for long;
+* a stop requested on any instance reaches the run wherever it is: a pub/sub notification makes
+  it immediate; a flag key, re-read after every resubscription and polled while the subscription
+  is down, covers a notification missed during a reconnect.
+
+Every multi-key write is a Lua script (see :mod:`.scripts`), so writes are atomic and a version
+compare-and-set holds between processes. Commands are not retried blindly: only reads are
+retried after a connection error, because a write whose reply was lost may have been applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis.asyncio.connection import BlockingConnectionPool, ConnectionPool
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from copilotkit_runtime.errors import StoreError, VersionConflictError
+from copilotkit_runtime.stores import (
+    LocalStopSignals,
+    RunLease,
+    StateStore,
+    StoredEvent,
+    ThreadRecord,
+)
+
+from . import scripts
+from .options import RedisOptions, redact_url
+
+log = logging.getLogger("copilotkit_store_redis")
+
+T = TypeVar("T")
+
+# What a lost or unusable connection looks like from redis-py (its ConnectionError and
+# TimeoutError, and the OS's); any other RedisError is an answer, not an outage.
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
+# At startup any refusal (also e.g. an ACL that forbids PING) means the store is unusable.
+_STARTUP_ERRORS: tuple[type[BaseException], ...] = (*_CONNECTION_ERRORS, RedisError)
+
+
+def _part(value: str) -> str:
+    """A key component with ``%`` and ``:`` escaped, so ``("a:b", "c")`` ≠ ``("a", "b:c")``."""
+    return value.replace("%", "%25").replace(":", "%3A")
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class _RedisLease(RunLease):
+    def __init__(self, store: RedisStore, thread_id: str, run_id: str, ttl: float,
+                 valid_until: float) -> None:
+        super().__init__(thread_id, run_id, ttl)
+        self._store = store
+        self._keys = [store._key("lock", thread_id), store._key("stop", thread_id)]
+        # monotonic time until which the lock is certainly ours (measured before the command)
+        self._valid_until = valid_until
+        self._released = False
+
+    async def renew(self) -> bool:
+        """Compare-and-extend. A connection error is retried until the lease would have expired
+        anyway (the lock is still ours until then); after that it raises ``StoreError``."""
+        store = self._store
+        delay = 0.05
+        while True:
+            sent = time.monotonic()
+            try:
+                held = await store._scripts["renew"](keys=self._keys,
+                                                     args=[self.run_id, _ms(self.ttl)])
+            except _CONNECTION_ERRORS as exc:
+                left = self._valid_until - time.monotonic()
+                if left <= 0:
+                    raise store._error(f"renew the run lock of thread '{self.thread_id}'",
+                                       exc) from exc
+                await asyncio.sleep(min(delay, left))
+                delay = min(delay * 2, 0.5)
+                continue
+            except RedisError as exc:
+                raise store._error(f"renew the run lock of thread '{self.thread_id}'",
+                                   exc) from exc
+            if int(held) == 1:
+                self._valid_until = sent + self.ttl
+                return True
+            return False
+
+    async def release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        store = self._store
+        store._forget(self.thread_id, self.run_id)
+        await store._call(store._scripts["release"], keys=self._keys, args=[self.run_id],
+                          what=f"release the run lock of thread '{self.thread_id}'")
+
+    async def wait_for_stop(self) -> None:
+        store = self._store
+        local = store._signals.event(self.thread_id, self.run_id)
+        interval = store.options.stop_poll_interval
+        while True:
+            try:
+                await asyncio.wait_for(local.wait(), timeout=interval)
+                return
+            except TimeoutError:
+                pass
+            if store._subscribed:
+                continue  # notifications arrive; the flags are re-read on every resubscription
+            try:
+                flagged = await store._client().get(self._keys[1])
+            except _CONNECTION_ERRORS:
+                # Not our call to fail the run: renew() notices a Redis that stays away.
+                continue
+            if flagged is not None and _text(flagged) == self.run_id:
+                return
+
+
+class RedisStore(StateStore):
+    """Threads, history and run locks in Redis, shared by every process that uses it."""
+
+    Options = RedisOptions
+    options: RedisOptions
+
+    def __init__(self, options: RedisOptions | None = None) -> None:
+        super().__init__(options)
+        self._redis: aioredis.Redis | None = None
+        self._subscriber: aioredis.Redis | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._subscribed = False
+        self._closing = False
+        self._signals = LocalStopSignals()
+        # (thread, run) of the leases held in this process: only those get a local signal
+        self._local_runs: set[tuple[str, str]] = set()
+        self._scripts: dict[str, Any] = {}
+        self._where = redact_url(self.options.url)
+        prefix = self.options.key_prefix
+        self._channel = f"{prefix}stop-requests"
+
+    # -- connection ----------------------------------------------------------------------------
+
+    def _pool(self, cls: type[ConnectionPool], max_connections: int, **extra: Any) -> ConnectionPool:
+        options = self.options
+        kwargs: dict[str, Any] = {
+            "max_connections": max_connections,
+            "socket_timeout": options.socket_timeout,
+            "socket_connect_timeout": options.connect_timeout,
+            # Our own policy decides what is retried (see the module docstring).
+            "retry": Retry(NoBackoff(), 0),
+            "client_name": "copilotkit-runtime",
+            # RESP2: understood by every Redis-compatible server; the store needs nothing newer.
+            "protocol": 2,
+            **extra,
+        }
+        if options.url.lower().startswith("rediss://"):
+            kwargs.update(ssl_cert_reqs=options.ssl_cert_reqs,
+                          ssl_check_hostname=options.ssl_check_hostname)
+            for key in ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile"):
+                if getattr(options, key):
+                    kwargs[key] = getattr(options, key)
+        try:
+            pool = cls.from_url(options.url, **kwargs)
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"Invalid Redis URL {self._where}: {exc}") from exc
+        if options.db is not None:
+            pool.connection_kwargs["db"] = options.db
+        return pool
+
+    def describe(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"type": self.type_name or "redis", "url": self._where,
+                                "key_prefix": self.options.key_prefix,
+                                "stop_notifications": "subscribed" if self._subscribed
+                                else "connecting"}
+        if self._redis is not None:
+            info["db"] = self._redis.connection_pool.connection_kwargs.get("db", 0)
+        return info
+
+    async def open(self) -> None:
+        if self._redis is not None:
+            return
+        self._closing = False
+        options = self.options
+        pool = self._pool(BlockingConnectionPool, options.pool_size, timeout=options.pool_timeout)
+        self._redis = aioredis.Redis(connection_pool=pool)
+        # The subscriber holds its connection for good: give it a pool of its own.
+        sub_pool = self._pool(ConnectionPool, 2, health_check_interval=30)
+        self._subscriber = aioredis.Redis(connection_pool=sub_pool)
+        client = self._redis
+        self._scripts = {
+            "save": client.register_script(scripts.SAVE_THREAD),
+            "delete_record": client.register_script(scripts.DELETE_RECORD),
+            "delete_thread": client.register_script(scripts.DELETE_THREAD),
+            "append": client.register_script(scripts.APPEND_EVENTS),
+            "acquire": client.register_script(scripts.ACQUIRE_LOCK),
+            "renew": client.register_script(scripts.RENEW_LOCK),
+            "release": client.register_script(scripts.RELEASE_LOCK),
+            "stop": client.register_script(scripts.REQUEST_STOP),
+        }
+        try:
+            await client.ping()
+        except _STARTUP_ERRORS as exc:
+            if options.fail_fast:
+                await self.close()
+                raise StoreError(
+                    f"Cannot connect to the Redis store at {self._where}: {_reason(exc)}. "
+                    "Start Redis or fix [store.redis] url (with fail_fast = false the runtime "
+                    "starts anyway, reports not ready on /health and connects when Redis "
+                    "comes up).") from exc
+            log.warning("Redis store at %s is unreachable (%s); starting anyway "
+                        "(fail_fast = false): /health reports not ready until it is up",
+                        self._where, _reason(exc))
+        self._listener = asyncio.get_running_loop().create_task(
+            self._listen(), name="copilotkit-redis-stop-listener")
+
+    async def close(self) -> None:
+        self._closing = True
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.cancel()
+            # redis-py can swallow a cancellation that lands mid-handshake (Python 3.11's
+            # wait_for): cutting the subscriber's connections makes its next read fail instead.
+            done, _ = await asyncio.wait({listener}, timeout=1.0)
+            if not done and self._subscriber is not None:
+                with contextlib.suppress(Exception):
+                    await self._subscriber.connection_pool.disconnect()
+                done, _ = await asyncio.wait({listener}, timeout=5.0)
+            if not done:
+                log.warning("the Redis stop-request listener did not stop in time")
+        self._subscribed = False
+        for client in (self._subscriber, self._redis):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.connection_pool.disconnect()
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+        self._redis = self._subscriber = None
+
+    def _client(self) -> aioredis.Redis:
+        if self._redis is None:
+            raise StoreError("The Redis store is not open.")
+        return self._redis
+
+    def _key(self, kind: str, thread_id: str, agent: str | None = None) -> str:
+        key = f"{self.options.key_prefix}{kind}:{_part(thread_id)}"
+        return key if agent is None else f"{key}:{_part(agent)}"
+
+    def _error(self, what: str, exc: BaseException) -> StoreError:
+        if isinstance(exc, _CONNECTION_ERRORS):
+            return StoreError(f"Redis store at {self._where} is unavailable: {what}: "
+                              f"{_reason(exc)}")
+        return StoreError(f"Redis store at {self._where} failed to {what}: {_reason(exc)}")
+
+    async def _call(self, fn: Callable[..., Awaitable[T]], *args: Any, what: str,
+                    retry: bool = False, **kwargs: Any) -> T:
+        """Run one command; map connection failures to ``StoreError``. ``retry`` only for
+        commands that are safe to repeat."""
+        self._client()
+        attempts = 1 + (self.options.retries if retry else 0)
+        for attempt in range(attempts):
+            try:
+                return await fn(*args, **kwargs)
+            except _CONNECTION_ERRORS as exc:
+                if attempt + 1 >= attempts:
+                    raise self._error(what, exc) from exc
+                await asyncio.sleep(0.05 * (attempt + 1))
+            except RedisError as exc:
+                raise self._error(what, exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def ping(self) -> None:
+        await self._call(self._client().ping, what="ping")
+
+    # -- threads -------------------------------------------------------------------------------
+
+    async def get_thread(self, thread_id: str, agent: str) -> ThreadRecord | None:
+        key = self._key("thread", thread_id, agent)
+        data, version = await self._call(self._client().hmget, key, ["d", "v"], retry=True,
+                                         what=f"read thread '{thread_id}'")
+        if data is None:
+            return None
+        try:
+            body = json.loads(data)
+            return ThreadRecord(thread_id, agent, body["state"], body["messages"], int(version),  # type: ignore[arg-type]
+                                body.get("run_id"), body.get("node_name"),
+                                float(body.get("updated_at", 0.0)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"Thread '{thread_id}' (agent '{agent}') in the Redis store at "
+                             f"{self._where} is not a valid record ({key}): {exc}") from exc
+
+    async def save_thread(self, record: ThreadRecord, *, expected_version: int | None = None,
+                          ttl: float | None = None) -> ThreadRecord:
+        now = time.time()
+        body = _dumps({"state": record.state, "messages": record.messages,
+                       "run_id": record.run_id, "node_name": record.node_name,
+                       "updated_at": now})
+        keys = [self._key("thread", record.thread_id, record.agent),
+                self._key("agents", record.thread_id)]
+        args = ["" if expected_version is None else int(expected_version), body,
+                _ms(ttl) if ttl else 0, _part(record.agent)]
+        ok, version = await self._call(self._scripts["save"], keys=keys, args=args,
+                                       what=f"save thread '{record.thread_id}'")
+        if not int(ok):
+            raise VersionConflictError(
+                f"Thread '{record.thread_id}' (agent '{record.agent}') is at version "
+                f"{int(version)}, not {expected_version}.")
+        return record.evolve(version=int(version), updated_at=now)
+
+    async def delete_thread(self, thread_id: str, agent: str | None = None) -> None:
+        if agent is not None:
+            await self._call(self._scripts["delete_record"],
+                             keys=[self._key("thread", thread_id, agent),
+                                   self._key("agents", thread_id)],
+                             args=[_part(agent)], what=f"delete thread '{thread_id}'")
+            return
+        await self._call(self._scripts["delete_thread"],
+                         keys=[self._key("agents", thread_id), self._key("history", thread_id)],
+                         args=[self._key("thread", thread_id) + ":"],
+                         what=f"delete thread '{thread_id}'")
+
+    # -- history -------------------------------------------------------------------------------
+
+    async def append_events(self, thread_id: str, run_id: str,
+                            events: Sequence[dict[str, Any]]) -> None:
+        if not events:
+            return
+        run = _dumps(run_id)
+        ttl = self.options.history_ttl_seconds
+        fragments = [f"{run},{_dumps(event)}" for event in events]
+        await self._call(self._scripts["append"], keys=[self._key("history", thread_id)],
+                         args=[_ms(ttl) if ttl else 0, *fragments],
+                         what=f"append to the history of thread '{thread_id}'")
+
+    async def get_events(self, thread_id: str, *, after: int = 0,
+                         limit: int | None = None) -> list[StoredEvent]:
+        # seq is position + 1, so the entries after ``after`` start at index ``after``.
+        start = max(0, int(after))
+        if limit is not None and limit <= 0:
+            return []
+        end = -1 if limit is None else start + int(limit) - 1
+        raw = await self._call(self._client().lrange, self._key("history", thread_id), start, end,
+                               retry=True, what=f"read the history of thread '{thread_id}'")
+        out = []
+        for entry in raw:
+            seq, run, event = json.loads(entry)
+            if seq > after:
+                out.append(StoredEvent(int(seq), run, event))
+        return out
+
+    # -- run locks -----------------------------------------------------------------------------
+
+    async def acquire_run_lock(self, thread_id: str, run_id: str, ttl: float) -> RunLease | None:
+        sent = time.monotonic()
+        taken = await self._call(self._scripts["acquire"],
+                                 keys=[self._key("lock", thread_id), self._key("stop", thread_id)],
+                                 args=[run_id, _ms(ttl)],
+                                 what=f"take the run lock of thread '{thread_id}'")
+        if not int(taken):
+            return None
+        self._local_runs.add((thread_id, run_id))
+        return _RedisLease(self, thread_id, run_id, ttl, sent + ttl)
+
+    async def request_stop(self, thread_id: str, run_id: str | None = None) -> bool:
+        holder = await self._call(
+            self._scripts["stop"], keys=[self._key("lock", thread_id), self._key("stop", thread_id)],
+            args=[run_id or "", self._channel, thread_id],
+            what=f"request a stop of the run on thread '{thread_id}'")
+        if not holder:
+            return False
+        # A run in this process hears it now; others through the notification.
+        self._fire(thread_id, _text(holder))
+        return True
+
+    # -- stop notifications --------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        """Subscribe to stop requests for good, reconnecting with backoff while Redis is away.
+
+        After every (re)subscription the stop flags of this process's runs are read once: a
+        notification published while we were not subscribed is not lost."""
+        assert self._subscriber is not None
+        delay = 0.1
+        try:
+            while not self._closing:
+                pubsub = self._subscriber.pubsub()
+                try:
+                    await pubsub.subscribe(self._channel)
+                    await self._confirmed(pubsub)
+                    await self._check_stop_flags()
+                    if not self._subscribed:
+                        log.info("listening for stop requests on %s (%s)", self._channel,
+                                 self._where)
+                    self._subscribed, delay = True, 0.1
+                    while not self._closing:
+                        self._dispatch(await pubsub.get_message(timeout=5.0))
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if self._closing:
+                        return
+                    if self._subscribed:
+                        log.warning("lost the stop-request subscription to Redis at %s (%s); "
+                                    "reconnecting", self._where, _reason(exc))
+                    self._subscribed = False
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(pubsub.aclose())
+        finally:
+            self._subscribed = False
+
+    async def _confirmed(self, pubsub: Any) -> None:
+        """Wait for the server's confirmation of SUBSCRIBE (from then on nothing is missed)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.options.socket_timeout
+        while True:
+            message = await pubsub.get_message(timeout=max(0.0, deadline - loop.time()))
+            if message is not None and message.get("type") == "subscribe":
+                return
+            self._dispatch(message)
+            if loop.time() >= deadline:
+                raise TimeoutError("Redis did not confirm the subscription in time")
+
+    async def _check_stop_flags(self) -> None:
+        runs = list(self._local_runs)
+        if not runs:
+            return
+        flags = await self._client().mget([self._key("stop", tid) for tid, _ in runs])
+        for (tid, run), flag in zip(runs, flags, strict=True):
+            if flag is not None and _text(flag) == run:
+                self._fire(tid, run)
+
+    def _dispatch(self, message: dict[str, Any] | None) -> None:
+        if message is not None and message.get("type") == "message":
+            self._on_stop(message["data"])
+
+    def _on_stop(self, data: bytes | str) -> None:
+        try:
+            message = json.loads(data)
+            self._fire(str(message["t"]), str(message["r"]))
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring a malformed stop request on %s: %r", self._channel, data)
+
+    def _fire(self, thread_id: str, run_id: str) -> None:
+        if (thread_id, run_id) in self._local_runs:
+            self._signals.fire(thread_id, run_id)
+
+    def _forget(self, thread_id: str, run_id: str) -> None:
+        self._local_runs.discard((thread_id, run_id))
+        self._signals.discard(thread_id, run_id)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    text = text.rstrip(".")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
