@@ -23,6 +23,7 @@ from copilotkit_runtime.events import (
     TextMessageContentEvent,
     TextMessageEndEvent,
     TextMessageStartEvent,
+    ToolCallArgsEvent,
     ToolCallResultEvent,
     text_message,
     tool_call,
@@ -87,23 +88,96 @@ def test_a_tool_result_names_its_action() -> None:
         ("lookup", "found", SUCCESS), ("fromInput", "ok", SUCCESS)]
 
 
-def test_state_messages_follow_steps_and_snapshots_like_the_reference() -> None:
+def states_of(t: Translator) -> list[tuple[str, bool, bool, Any]]:
+    return [(m.fields["nodeName"], m.fields["active"], m.fields["running"], json.loads(m.fields["state"]))
+            for m in t.messages if m.typename == "AgentStateMessageOutput"]
+
+
+def facts(node: str, active: bool, running: bool = True) -> CustomEvent:
+    return CustomEvent(name=AGENT_STATE_EVENT, value={"nodeName": node, "active": active, "running": running})
+
+
+def test_steps_of_a_provider_without_state_facts_become_state_messages() -> None:
     t = translator(state={"start": 1, "messages": ["dropped"]})
     t.feed([StepStartedEvent(step_name="node_a"),
             StateSnapshotEvent(snapshot={"n": 1, "messages": []}),
             *text_message("hi", "m1"),
             StepFinishedEvent(step_name="node_a"),
+            StepStartedEvent(step_name="node_b"),
+            StepFinishedEvent(step_name="node_b"),
             *finished()])
-    states = [m.fields for m in t.messages if m.typename == "AgentStateMessageOutput"]
-    assert [(s["nodeName"], s["active"], s["running"], json.loads(s["state"])) for s in states] == [
-        ("node_a", True, True, {"start": 1}),
-        ("node_a", True, True, {"n": 1}),
+    assert [m.typename for m in t.messages][:2] == ["AgentStateMessageOutput", "TextMessageOutput"]
+    assert states_of(t) == [
+        ("node_a", True, True, {"n": 1}),  # the snapshot right after the start is its state
         ("node_a", False, True, {"n": 1}),
-        ("node_a", False, True, {"n": 1}),  # the last one, at RUN_FINISHED
+        ("node_b", True, True, {"n": 1}),
+        ("node_b", False, True, {"n": 1}),  # the step's end is the last message, at RUN_FINISHED
     ]
+    states = [m.fields for m in t.messages if m.typename == "AgentStateMessageOutput"]
     assert all(s["threadId"] == "t1" and s["runId"] == "r1" and s["agentName"] == "agent"
                and s["role"] == "assistant" and s["status"] == SUCCESS for s in states)
     assert len({s["id"] for s in states}) == 4
+
+
+def test_state_facts_make_the_state_syncs_of_the_sdk() -> None:
+    """What the LangGraph provider sends for a one-node run, and the five state messages of the
+    reference (transcripts-langgraph, scenario ``text``)."""
+    t = translator()
+    start = {"copilotkit": {"actions": []}}
+    t.feed([StepStartedEvent(step_name="__start__"), facts("__start__", True),
+            StateSnapshotEvent(snapshot=start),
+            StepFinishedEvent(step_name="__start__"), facts("__start__", False),
+            StepStartedEvent(step_name="chat"), facts("chat", True),
+            *text_message("hi", "m1"),
+            StepFinishedEvent(step_name="chat"), facts("chat", False)])
+    t.feed([MessagesSnapshotEvent(messages=[UserMessage(id="u1", content="yo"),
+                                            AssistantMessage(id="m1", content="hi")]),
+            facts("__end__", False), StateSnapshotEvent(snapshot=start)])
+    t.feed(finished())
+    final = {**start, "messages": [{"id": "u1", "role": "user", "content": "yo"},
+                                   {"id": "m1", "role": "assistant", "content": "hi"}]}
+    assert states_of(t) == [("__start__", True, True, start), ("__start__", False, True, start),
+                            ("chat", True, True, start), ("chat", False, True, start),
+                            ("__end__", False, True, final)]
+    assert [m.typename for m in t.messages].index("TextMessageOutput") == 3
+
+
+def test_each_state_change_inside_a_node_is_a_state_message() -> None:
+    """An emitted state, predictive state: one message per change, none for repeats."""
+    t = translator()
+    t.feed([facts("plan", True), StateSnapshotEvent(snapshot={"todos": []})])
+    for todos in ([1], [1], [1, 2]):
+        t.feed([facts("plan", True), StateSnapshotEvent(snapshot={"todos": todos})])
+    t.feed([facts("plan", True)])
+    assert states_of(t) == [("plan", True, True, {"todos": []}), ("plan", True, True, {"todos": [1]}),
+                            ("plan", True, True, {"todos": [1, 2]})]
+
+
+def test_a_node_that_starts_and_works_quietly_is_shown_at_once() -> None:
+    t = translator()
+    ops = t.feed([StepStartedEvent(step_name="slow"), facts("slow", True)])
+    assert [op[1].fields["nodeName"] for op in ops if op[0] == OP_MESSAGE] == ["slow"]
+    # An ending is held until the next event: it may still get its state, or be the last message.
+    assert t.feed([StepFinishedEvent(step_name="slow"), facts("slow", False)]) == []
+    t.feed([StateSnapshotEvent(snapshot={"done": True}), *finished()])
+    assert states_of(t) == [("slow", True, True, {}), ("slow", False, True, {"done": True})]
+
+
+def test_a_messages_snapshot_has_no_state_message_of_its_own() -> None:
+    t = translator(state={"k": 1})
+    assert t.feed([MessagesSnapshotEvent(messages=[UserMessage(id="u1", content="hi")])]) == []
+    t.feed(finished())
+    assert states_of(t) == [("", False, True, {"k": 1, "messages": [
+        {"id": "u1", "role": "user", "content": "hi"}]})]
+
+
+def test_meta_events_come_before_the_last_state_message() -> None:
+    t = translator()
+    ops = t.feed([facts("ask", True), facts("ask", False), StateSnapshotEvent(snapshot={"q": 1}),
+                  CustomEvent(name=INTERRUPT_EVENT, value={"question": "Delete?"})])
+    ops += t.feed(finished())
+    assert [op[0] for op in ops if op[0] in (OP_MESSAGE, OP_META)] == [OP_MESSAGE, OP_META, OP_MESSAGE]
+    assert states_of(t) == [("ask", True, True, {}), ("ask", False, True, {"q": 1})]
 
 
 def test_without_an_agent_session_no_state_messages_are_sent() -> None:
@@ -139,15 +213,58 @@ def test_a_messages_snapshot_is_sent_in_the_json_shape_react_core_loads() -> Non
     ]
 
 
-def test_custom_events_set_node_activity_and_running() -> None:
-    t = translator(state={"k": 1})
-    t.feed([CustomEvent(name=AGENT_STATE_EVENT, value={"nodeName": "n2", "active": False}),
-            StateSnapshotEvent(snapshot={"k": 2}),
-            CustomEvent(name=EXIT_EVENT, value={}),
+PREDICT_TODOS = CustomEvent(name="PredictState",
+                            value=[{"state_key": "todos", "tool": "SetTodos", "tool_argument": "todos"}])
+
+
+def test_predict_state_shows_streamed_tool_arguments_as_state() -> None:
+    t = translator(state={"todos": []})
+    t.feed([StepStartedEvent(step_name="plan"), PREDICT_TODOS,
+            *tool_call("SetTodos", ['{"todos": [{"id": "a", "ti', 'tle": "Wri', 'te"}, {"i', 'd": "b"}]}'],
+                       tool_call_id="tc1"),
+            *tool_call("Other", ['{"todos": [1]}'], tool_call_id="tc2"),
+            StepFinishedEvent(step_name="plan"),
+            *tool_call("SetTodos", ['{"todos": []}'], tool_call_id="tc3"),  # the step ended
             *finished()])
-    first, last = (m.fields for m in t.messages)
-    assert (first["nodeName"], first["active"], first["running"]) == ("n2", False, True)
-    assert (last["nodeName"], last["active"], last["running"]) == ("n2", False, False)
+    assert states_of(t) == [
+        ("plan", True, True, {"todos": []}),
+        ("plan", True, True, {"todos": [{"id": "a"}]}),
+        ("plan", True, True, {"todos": [{"id": "a", "title": "Wri"}]}),
+        ("plan", True, True, {"todos": [{"id": "a", "title": "Write"}, {}]}),
+        ("plan", True, True, {"todos": [{"id": "a", "title": "Write"}, {"id": "b"}]}),
+        ("plan", False, True, {"todos": [{"id": "a", "title": "Write"}, {"id": "b"}]}),
+        ("plan", False, True, {"todos": [{"id": "a", "title": "Write"}, {"id": "b"}]}),  # the last
+    ]
+    kinds_in_order = [m.typename for m in t.messages]
+    assert kinds_in_order[1] == "ActionExecutionMessageOutput"  # each state follows its arguments
+
+
+def test_a_providers_own_predicted_snapshot_is_not_doubled() -> None:
+    """The CrewAI provider predicts itself: a STATE_SNAPSHOT right after each argument chunk."""
+    t = translator(state={"steps": []})
+    t.feed([StepStartedEvent(step_name="plan"), PREDICT_TODOS,
+            *tool_call("SetTodos", [], tool_call_id="tc1")[:1]])
+    for chunk, steps in (('{"todos": ["res', ["res"]), ('earch", "wr', ["research", "wr"])):
+        t.feed([ToolCallArgsEvent(tool_call_id="tc1", delta=chunk),
+                StateSnapshotEvent(snapshot={"steps": [], "todos": steps})])
+    assert [s[3]["todos"] for s in states_of(t) if "todos" in s[3]] == [["res"], ["research", "wr"]]
+
+
+def test_exit_marks_only_the_last_state_message_as_not_running() -> None:
+    t = translator(state={"k": 1})
+    t.feed([facts("bye", True),
+            CustomEvent(name=EXIT_EVENT, value={}),
+            StateSnapshotEvent(snapshot={"k": 2}),
+            *text_message("Goodbye", "m1"),
+            facts("bye", False),
+            *finished()])
+    assert states_of(t) == [("bye", True, True, {"k": 2}), ("bye", False, False, {"k": 2})]
+
+
+def test_state_facts_can_say_the_agent_stopped() -> None:
+    t = translator(state={"k": 1})
+    t.feed([facts("n2", False, running=False), *finished()])
+    assert states_of(t) == [("n2", False, False, {"k": 1})]
 
 
 def test_an_interrupt_is_a_langgraph_interrupt_meta_event() -> None:

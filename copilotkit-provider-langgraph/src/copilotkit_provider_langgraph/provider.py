@@ -19,7 +19,9 @@ Per run (one ``RunRequest``):
    and readables as ``{description, value}``), plus the request's messages the checkpoint does
    not hold yet (matched by id; a leading system message is dropped), filtered to the keys of
    the graph's input schema.
-3. Stream ``astream_events(version="v2", stream_mode="values")`` through :class:`RunTranslator`.
+3. Stream ``astream_events(version="v2", stream_mode="values")`` through :class:`RunTranslator`,
+   after, when the client names the node it last saw (``node_name``), state facts + ``STATE_SNAPSHOT``
+   for that node (active) with the checkpoint's state: the SDK's first state sync of a turn.
 4. Read the checkpoint again and finish: ``MESSAGES_SNAPSHOT``, state facts + ``STATE_SNAPSHOT``
    (node ``__end__``, or the interrupted node; ``running`` false after ``copilotkit_exit``), the
    interrupts as ``CUSTOM on_interrupt`` / ``copilotkit_interrupt``, ``RUN_FINISHED`` (with an
@@ -231,6 +233,10 @@ class LangGraphProvider(AgentProvider):
         plan = self._plan(served, request, before)
         translator = RunTranslator(served.node_names, served.public_state,
                                    {**_values(before), **plan.state})
+        if request.node_name:
+            # The client names the node it last saw (the SDK's first state sync of a turn).
+            for out in translator.resume_at(request.node_name, served.public_state(_values(before))):
+                yield out
         if plan.mode != "replay":
             if plan.mode == "continue" and plan.update:
                 await _update_state(graph, config, plan.update)

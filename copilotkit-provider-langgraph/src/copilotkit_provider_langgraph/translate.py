@@ -9,8 +9,10 @@ LangGraph event                                        AG-UI events
                                                        (snapshots only when the state changed)
 ``on_chain_end`` of a top-level node                   ``STEP_FINISHED``
 root ``on_chain_stream`` (``stream_mode="values"``)    ``TOOL_CALL_RESULT`` for new results of streamed
-                                                       tool calls, state facts (``active: false``),
-                                                       ``STATE_SNAPSHOT``
+                                                       tool calls; after a node ended: state facts
+                                                       (that node, ``active: false``) +
+                                                       ``STATE_SNAPSHOT`` (if changed); else
+                                                       a ``STATE_SNAPSHOT`` only if changed
 ``on_chat_model_stream``                               ``TEXT_MESSAGE_*`` / ``TOOL_CALL_*`` deltas, as
                                                        they arrive (``copilotkit:emit-messages`` /
                                                        ``copilotkit:emit-tool-calls`` respected),
@@ -126,6 +128,7 @@ class RunTranslator:
         self.nodes: dict[str, str] = {}  # run id -> node name, for top-level nodes running now
         self.steps: dict[str, int] = {}  # node name -> tasks of it running (Send fans out)
         self.node: str | None = None  # the node the last state facts were about
+        self.finished: str | None = None  # a node that ended since the last values chunk
         self.last_snapshot: Any = _UNSET
         self.models: dict[str, _ModelRun] = {}
         self.exited = False
@@ -189,6 +192,11 @@ class RunTranslator:
         self.last_snapshot = snapshot
         return [facts, StateSnapshotEvent(snapshot=snapshot)]
 
+    def resume_at(self, node: str, state: Any) -> list[BaseEvent]:
+        """The run's first state sync when the client names the node it last saw (``__end__``
+        after a finished turn, the interrupted node when answering an interrupt)."""
+        return self._snapshot(node, active=True, state=state)
+
     def _chain_start(self, event: dict[str, Any]) -> list[BaseEvent]:
         if not event.get("parent_ids"):
             if self.root_run_id is None:
@@ -219,6 +227,7 @@ class RunTranslator:
             self.steps[name] = running
             return []
         self.steps.pop(name, None)
+        self.finished = name
         return [StepFinishedEvent(step_name=name)]
 
     def _chain_stream(self, event: dict[str, Any]) -> list[BaseEvent]:
@@ -230,7 +239,15 @@ class RunTranslator:
         if "__interrupt__" in chunk:  # read from the checkpoint when the run ends
             return []
         self.state = chunk
-        return [*self._tool_results(chunk), *self._snapshot(self.node, active=False, if_changed=True)]
+        results = self._tool_results(chunk)
+        finished, self.finished = self.finished, None
+        if finished is None:
+            # Values no node has just written (a resumed run starts with the checkpoint's): a
+            # state sync only if they changed, and no word of a node ending.
+            if self.public_state(chunk) == self.last_snapshot:
+                return results
+            return [*results, *self._snapshot(self.node, active=bool(self.nodes))]
+        return [*results, *self._snapshot(finished, active=False, if_changed=True)]
 
     def _tool_results(self, values: dict[str, Any]) -> list[BaseEvent]:
         """``TOOL_CALL_RESULT`` for the results of streamed tool calls that a node (e.g. a

@@ -16,14 +16,19 @@ wire in ``copilotkit-sdk-conventions.md`` §2.7):
 
 * text messages and tool calls stream their content / arguments chunk by chunk, a tool result is
   a ``ResultMessageOutput``;
-* with ``emit_state`` (agent runs: the request had an ``agentSession``) state changes become
-  ``AgentStateMessageOutput``: ``STEP_STARTED`` (``active`` true, ``nodeName`` = the step),
-  ``STEP_FINISHED`` (``active`` false), ``STATE_SNAPSHOT`` / ``STATE_DELTA`` /
-  ``MESSAGES_SNAPSHOT``, and one last message at ``RUN_FINISHED`` (``active`` false, with the
-  synced ``messages`` if the run sent a snapshot of them) unless the state is empty. ``running``
-  is true until a ``copilotkit_exit`` (or AG-UI ``Exit``) custom event. A ``copilotkit_agent_state``
-  custom event (``{"nodeName", "active", "running"}``) sets those facts for the state messages
-  that follow;
+* with ``emit_state`` (agent runs: the request had an ``agentSession``) the run's progress
+  becomes ``AgentStateMessageOutput`` messages, the state syncs of the CopilotKit SDK (see
+  :class:`Translator` for the rule): one per *sync point*, i.e. a ``copilotkit_agent_state``
+  custom event (``{"nodeName", "active", "running"}``: the provider names the sync itself) or,
+  from providers that never send one, a ``STEP_STARTED`` (``active`` true) / ``STEP_FINISHED``
+  (``active`` false); a ``STATE_SNAPSHOT`` / ``STATE_DELTA`` gives the pending sync its state,
+  or is a sync of its own; repeats of the last message are not sent; the last message, at
+  ``RUN_FINISHED``, has ``active`` false, the whole state and the ``messages`` of the run's
+  ``MESSAGES_SNAPSHOT``, and ``running`` false after a ``copilotkit_exit`` (or AG-UI ``Exit``)
+  custom event (only that one: the messages before it stay ``running``);
+* CUSTOM ``PredictState`` (``[{state_key, tool, tool_argument}]``, until the step ends): the
+  streamed arguments of such a tool call are shown as that state key, each change a state
+  message (the reference runtime's AG-UI bridge does the same);
 * CUSTOM ``on_interrupt`` → ``LangGraphInterruptEvent`` (the value as a JSON string, Python's
   ``json.dumps`` spacing like the CopilotKit SDK), ``copilotkit_interrupt`` →
   ``CopilotKitLangGraphInterruptEvent`` with ``data {value, messages}``;
@@ -74,6 +79,9 @@ _INTERRUPTION_CODES = frozenset({"THREAD_LOCK_LOST", "INVALID_EVENT_STREAM", "ST
 _GUARDRAIL_CODES = frozenset({GUARDRAILS_VALIDATION_FAILED, "GUARDRAIL_BLOCKED"})
 
 _COMPACT = (",", ":")
+
+#: AG-UI custom event: ``[{"state_key", "tool", "tool_argument"?}]``, predictive state.
+PREDICT_STATE_EVENT = "PredictState"
 
 
 def iso_now() -> str:
@@ -139,7 +147,46 @@ class OutMessage:
         return self.fields["status"]
 
 
+class _Sync:
+    """A state message decided on but not sent yet: a later event may still give it its state
+    (``state is None``: not yet) or, if no sync point made it, its facts."""
+
+    __slots__ = ("active", "node", "origin", "running", "state")
+
+    def __init__(self, node: str, active: bool, running: bool, origin: str,
+                 state: dict[str, Any] | None = None) -> None:
+        self.node = node
+        self.active = active
+        self.running = running
+        self.origin = origin  # "facts" | "step" | "snapshot" | "predict": what made it
+        self.state = state
+
+
 class Translator:
+    """Follows one run.
+
+    State messages are the CopilotKit SDK's state syncs (era-remote wire, conventions §2.7): one
+    when a node starts (``active`` true), one when it ends (``active`` false), one whenever the
+    state changes in between (an emitted state, predictive state), and a last one with the
+    messages. The events say where they go:
+
+    * a *sync point* opens a pending message with its facts: ``copilotkit_agent_state`` (the
+      provider's own account of a sync, e.g. the LangGraph provider's), else ``STEP_STARTED`` /
+      ``STEP_FINISHED``. A ``copilotkit_agent_state`` while a step's message is still pending
+      replaces the step's facts rather than adding a message; a sync point while a snapshot's
+      message is pending gives that message its facts;
+    * ``STATE_SNAPSHOT`` / ``STATE_DELTA`` gives the pending message its state, or, if it has one
+      already (or none is pending), becomes a pending message of its own; so does a state
+      predicted from streamed tool arguments (``PredictState``), which a snapshot right after
+      it replaces;
+    * the pending message is sent before anything else goes into ``messages`` (text, tool calls,
+      results, the next sync), at the end of a batch of events while it is ``active`` (a node
+      that starts and then works quietly is shown at once), and at ``RUN_FINISHED``, where an
+      inactive pending message *is* the last message (meta events such as interrupts come
+      before it, like in the reference);
+    * a message equal to the last one sent (node, active, running, state) is not sent again.
+    """
+
     def __init__(
         self,
         *,
@@ -163,7 +210,11 @@ class Translator:
         self.node_name = node_name
         self.active = True
         self.running = True
+        self.exited = False
         self.synced_messages: list[dict[str, Any]] | None = None
+        self._pending: _Sync | None = None
+        self._last_sync: tuple[str, bool, bool, str] | None = None
+        self._predictions: list[dict[str, Any]] = []  # CUSTOM PredictState, until the step ends
         self.action_names: dict[str, str] = dict(action_names or {})
         self.messages: list[OutMessage] = []
         self.meta_events: list[dict[str, Any]] = []
@@ -201,8 +252,12 @@ class Translator:
                 if msg is not None:
                     if held:
                         self._release(held, ops)
+                    if self._pending is not None:
+                        self._send_pending(ops)
                     msg.chunks.append(event.delta)  # type: ignore[union-attr, attr-defined]
                     ops.append((OP_CHUNK, msg, event.delta))  # type: ignore[attr-defined]
+                    if kind is args and self._predictions:
+                        self._predict(msg, ops)
                 continue
             if kind is text_end or kind is tool_end:
                 msg = self._open.pop(event.message_id if kind is text_end else event.tool_call_id, None)  # type: ignore[attr-defined]
@@ -224,6 +279,9 @@ class Translator:
                 handler(event, ops)
         if held:
             self._release(held, ops)
+        pending = self._pending
+        if pending is not None and pending.active and self.status is None:
+            self._send_pending(ops)
         return ops
 
     def fail(self, status: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -250,6 +308,8 @@ class Translator:
 
     def _add(self, typename: str, fields: dict[str, Any], chunks: list[str] | None,
              ops: list[tuple[Any, ...]]) -> OutMessage:
+        if self._pending is not None and typename != AGENT_STATE:
+            self._send_pending(ops)
         msg = OutMessage(len(self.messages), typename, fields, chunks)
         self.messages.append(msg)
         ops.append((OP_MESSAGE, msg))
@@ -283,18 +343,77 @@ class Translator:
         msg = self._add(RESULT, fields, None, ops)
         ops.append((OP_MESSAGE_END, msg))
 
-    def _state_message(self, ops: list[tuple[Any, ...]], active: bool,
-                       state: Mapping[str, Any] | None = None) -> None:
-        if not self.emit_state:
-            return
+    # -- state messages ------------------------------------------------------------------------
+
+    def _state_message(self, ops: list[tuple[Any, ...]], node: str, active: bool, running: bool,
+                       state: Mapping[str, Any]) -> None:
         fields = {"__typename": AGENT_STATE, "id": self.make_id(), "createdAt": self.clock(),
                   "status": MESSAGE_SUCCESS, "threadId": self.thread_id,
-                  "agentName": self.agent_name, "nodeName": self.node_name or "",
+                  "agentName": self.agent_name, "nodeName": node or "",
                   "runId": self.run_id, "active": active, "role": "assistant",
-                  "state": dumps_compact(self.state if state is None else state),
-                  "running": self.running}
+                  "state": dumps_compact(state), "running": running}
         msg = self._add(AGENT_STATE, fields, None, ops)
         ops.append((OP_MESSAGE_END, msg))
+
+    def _send_pending(self, ops: list[tuple[Any, ...]]) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        state = self.state if pending.state is None else pending.state
+        key = (pending.node, pending.active, pending.running, dumps_compact(state))
+        if key == self._last_sync:
+            return
+        self._last_sync = key
+        self._state_message(ops, pending.node, pending.active, pending.running, state)
+
+    def _sync_point(self, ops: list[tuple[Any, ...]], origin: str) -> None:
+        """A state sync is due with the current facts (``node_name``, ``active``, ``running``)."""
+        if not self.emit_state:
+            return
+        pending = self._pending
+        if pending is not None and (pending.origin == "snapshot"
+                                    or (pending.origin == "step" and origin == "facts")):
+            # The same sync, described once more: the provider's facts win over a step's.
+            pending.node, pending.active, pending.running = self.node_name, self.active, self.running
+            pending.origin = origin
+            return
+        self._send_pending(ops)
+        self._pending = _Sync(self.node_name, self.active, self.running, origin)
+
+    def _state_changed(self, ops: list[tuple[Any, ...]], origin: str = "snapshot") -> None:
+        if not self.emit_state:
+            return
+        pending = self._pending
+        if pending is not None and (pending.state is None
+                                    or (pending.origin == "predict" and origin == "snapshot")):
+            # A provider that sends its own predicted state right after the arguments (the
+            # CrewAI provider does) is not shown twice.
+            pending.state = self.state
+            return
+        self._send_pending(ops)
+        self._pending = _Sync(self.node_name, self.active, self.running, origin, self.state)
+
+    def _predict(self, call: OutMessage, ops: list[tuple[Any, ...]]) -> None:
+        """Predictive state (AG-UI ``PredictState``): while a tool call named there streams its
+        arguments, its (partial) arguments, or one of them, are shown as a state key, like the
+        reference runtime's AG-UI bridge does."""
+        name = call.fields["name"]
+        entries = [e for e in self._predictions if e.get("tool") == name and e.get("state_key")]
+        if not entries:
+            return
+        arguments = parse_partial_json("".join(call.chunks or ()))
+        if not isinstance(arguments, dict):
+            return
+        state = dict(self.state)
+        for entry in entries:
+            argument = entry.get("tool_argument")
+            if not argument:
+                state[entry["state_key"]] = arguments
+            elif argument in arguments:
+                state[entry["state_key"]] = arguments[argument]
+        if state != self.state:
+            self.state = state
+            self._state_changed(ops, "predict")
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -302,7 +421,7 @@ class Translator:
         snapshot = event.snapshot
         if isinstance(snapshot, dict):
             self.state = _without_messages(snapshot)
-        self._state_message(ops, self.active)
+        self._state_changed(ops)
 
     def _state_delta(self, event: Any, ops: list[tuple[Any, ...]]) -> None:
         try:
@@ -312,21 +431,24 @@ class Translator:
             return
         if isinstance(patched, dict):
             self.state = _without_messages(patched)
-        self._state_message(ops, self.active)
+        self._state_changed(ops)
 
     def _messages_snapshot(self, event: Any, ops: list[tuple[Any, ...]]) -> None:
+        # Sent with the last state message, the only one that carries messages.
         self.synced_messages = snapshot_messages_to_json(
             m.model_dump(mode="json", by_alias=True, exclude_none=True) for m in event.messages)
-        self._state_message(ops, True, {**self.state, "messages": self.synced_messages})
 
     def _step_started(self, event: Any, ops: list[tuple[Any, ...]]) -> None:
         self.node_name = event.step_name
         self.active = True
-        self._state_message(ops, True)
+        self._predictions = []
+        self._sync_point(ops, "step")
 
     def _step_finished(self, event: Any, ops: list[tuple[Any, ...]]) -> None:
+        self.node_name = event.step_name
         self.active = False
-        self._state_message(ops, False)
+        self._predictions = []
+        self._sync_point(ops, "step")
 
     # -- custom events -------------------------------------------------------------------------
 
@@ -347,8 +469,12 @@ class Translator:
             self._meta({"__typename": "CopilotKitLangGraphInterruptEvent", "type": "MetaEvent",
                         "name": "CopilotKitLangGraphInterruptEvent", "data": data,
                         "response": None}, ops)
+        elif name == PREDICT_STATE_EVENT:
+            entries = value if isinstance(value, list) else [value]
+            self._predictions = [dict(e) for e in entries if isinstance(e, Mapping)]
         elif name in (EXIT_EVENT, "Exit"):
-            self.running = False
+            # Only the last state message says the agent stopped (like the SDK's should_exit).
+            self.exited = True
         elif name == AGENT_STATE_EVENT and isinstance(value, Mapping):
             if isinstance(value.get("nodeName"), str):
                 self.node_name = value["nodeName"]
@@ -356,6 +482,7 @@ class Translator:
                 self.active = value["active"]
             if isinstance(value.get("running"), bool):
                 self.running = value["running"]
+            self._sync_point(ops, "facts")
 
     def _meta(self, meta: dict[str, Any], ops: list[tuple[Any, ...]]) -> None:
         self.meta_events.append(meta)
@@ -404,15 +531,22 @@ class Translator:
     # -- the end -------------------------------------------------------------------------------
 
     def _run_finished(self, event: Any, ops: list[tuple[Any, ...]]) -> None:
-        if self.state or self.synced_messages:
+        last = self._pending
+        if last is not None and last.active:
+            self._send_pending(ops)  # a node that was still going: not the end
+            last = None
+        self._pending = None
+        if self.emit_state and (last is not None or self.state or self.synced_messages):
             state = dict(self.state)
-            if self.synced_messages:
+            if self.synced_messages is not None:
                 state["messages"] = self.synced_messages
-            self._state_message(ops, False, state)
+            node, running = (last.node, last.running) if last is not None else (self.node_name, self.running)
+            self._state_message(ops, node, False, running and not self.exited, state)
         self.status = RESPONSE_SUCCESS
         ops.append((OP_DONE, RESPONSE_SUCCESS))
 
     def _run_error(self, event: Any, ops: list[tuple[Any, ...]]) -> None:
+        self._send_pending(ops)
         for msg in list(self._open.values()):
             msg.fields["status"] = failed_message_status()
             ops.append((OP_MESSAGE_END, msg))
@@ -426,6 +560,59 @@ def _action_output(mid: str, name: str, arguments: Any, parent: Any, now: str) -
     return {"__typename": ACTION, "id": mid, "createdAt": now, "status": MESSAGE_SUCCESS,
             "name": name, "scope": None, "arguments": [args] if args else [],
             "parentMessageId": parent}
+
+
+def parse_partial_json(text: str) -> Any:
+    """The value of a JSON document cut off anywhere (streamed tool arguments): open strings,
+    arrays and objects are closed, a half-written key, literal or dangling comma is dropped.
+    ``None`` when nothing can be made of it yet."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    for end in range(len(text), 0, -1):
+        completed = _close_json(text[:end])
+        if completed is None:
+            continue
+        try:
+            return json.loads(completed)
+        except ValueError:
+            continue
+    return None
+
+
+def _close_json(prefix: str) -> str | None:
+    closers: list[str] = []
+    in_string = escaped = False
+    for char in prefix:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            closers.append("]" if char == "[" else "}")
+        elif char in "]}":
+            if not closers:
+                return None
+            closers.pop()
+    if in_string:
+        if escaped:
+            return None
+        prefix += '"'
+    prefix = prefix.rstrip()
+    if prefix.endswith(","):
+        prefix = prefix[:-1]
+    if prefix.endswith(":"):
+        return None
+    return prefix + "".join(reversed(closers))
 
 
 def patch_operations(delta: Iterable[Any]) -> list[Any]:
