@@ -19,7 +19,7 @@ def build(tmp_path: Path, **options: object):
 @pytest.mark.parametrize(("options", "message"), [
     ({"flow": "no_such_module:Flow"}, r"agents\.myagent\.flow: cannot import module 'no_such_module'"),
     ({"flow": "sample_agents:Missing"}, r"agents\.myagent\.flow: module 'sample_agents' has no attribute 'Missing'"),
-    ({"flow": "sample_agents"}, r"agents\.myagent\.flow: 'sample_agents' is not a reference"),
+    ({"flow": "sample_agents"}, r"agents\.myagent\.flow: 'sample_agents' is not an import path"),
     ({"flow": "sample_agents:NOT_A_FLOW"}, r"agents\.myagent\.flow: expected a crewai Flow"),
     ({"crew": "nowhere.crews:make"}, r"agents\.myagent\.crew: cannot import module 'nowhere\.crews'"),
     ({"flow": "sample_agents:EchoFlow", "crew": "sample_agents:make_crew"}, r"agents\.myagent.*exactly one of 'flow' or 'crew'"),

@@ -11,13 +11,9 @@ Every failure is a :class:`~copilotkit_runtime.errors.ConfigError` naming the ag
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
 import inspect
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +22,7 @@ from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
 
 from copilotkit_runtime.errors import ConfigError
+from copilotkit_runtime.imports import ensure_on_sys_path, import_object
 
 
 @dataclass(frozen=True)
@@ -39,101 +36,9 @@ class GraphSpec:
     where: str = ""  # e.g. "agents.research" or "agents.project (langgraph.json graph 'x')"
 
 
-def _ensure_on_sys_path(folder: Path) -> None:
-    entry = str(folder.resolve())
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
-
-
-def _split(spec: GraphSpec) -> tuple[str, str]:
-    target, sep, attribute = spec.path.rpartition(":")
-    if not sep or not target or not attribute:
-        raise ConfigError(
-            f"{spec.where}: graph '{spec.path}' is not an import path. Write "
-            "'package.module:attribute' or 'path/to/file.py:attribute'."
-        )
-    return target, attribute
-
-
-def _is_file_path(target: str) -> bool:
-    return target.endswith(".py") or "/" in target or "\\" in target
-
-
-def _load_file(spec: GraphSpec, target: str) -> Any:
-    file = Path(target).expanduser()
-    if not file.is_absolute():
-        file = spec.base_dir / file
-    file = file.resolve()
-    if not file.is_file():
-        raise ConfigError(f"{spec.where}: cannot load graph '{spec.path}': file {file} does not exist.")
-    # Sibling modules of the graph file import each other by name, as under `langgraph dev`.
-    _ensure_on_sys_path(file.parent)
-    digest = hashlib.sha1(str(file).encode()).hexdigest()[:10]
-    module_name = f"_copilotkit_graph_{file.stem}_{digest}"
-    module = sys.modules.get(module_name)
-    if module is not None:
-        return module
-    module_spec = importlib.util.spec_from_file_location(module_name, file)
-    if module_spec is None or module_spec.loader is None:
-        raise ConfigError(f"{spec.where}: cannot load graph '{spec.path}': {file} is not a Python file.")
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[module_name] = module
-    try:
-        module_spec.loader.exec_module(module)
-    except BaseException as exc:
-        sys.modules.pop(module_name, None)
-        raise ConfigError(
-            f"{spec.where}: cannot load graph '{spec.path}': importing {file} failed: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-    return module
-
-
-def _import_module(spec: GraphSpec, target: str) -> Any:
-    try:
-        return importlib.import_module(target)
-    except ModuleNotFoundError as exc:
-        top = target.split(".")[0]
-        if exc.name not in (top, target) and not (exc.name and target.startswith(exc.name + ".")):
-            raise ConfigError(
-                f"{spec.where}: cannot load graph '{spec.path}': importing '{target}' failed: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-    except BaseException as exc:
-        raise ConfigError(
-            f"{spec.where}: cannot load graph '{spec.path}': importing '{target}' failed: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-    # Not importable as is: try next to the config file (a project served from its folder).
-    _ensure_on_sys_path(spec.base_dir)
-    importlib.invalidate_caches()
-    try:
-        return importlib.import_module(target)
-    except ModuleNotFoundError as exc:
-        raise ConfigError(
-            f"{spec.where}: cannot load graph '{spec.path}': no module named '{exc.name}' "
-            f"(searched the Python path and {spec.base_dir})."
-        ) from exc
-    except BaseException as exc:
-        raise ConfigError(
-            f"{spec.where}: cannot load graph '{spec.path}': importing '{target}' failed: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-
-
 def import_graph_object(spec: GraphSpec) -> Any:
     """The object ``spec.path`` points at (a graph or a factory), imported now."""
-    target, attribute = _split(spec)
-    module = _load_file(spec, target) if _is_file_path(target) else _import_module(spec, target)
-    obj: Any = module
-    for part in attribute.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise ConfigError(
-                f"{spec.where}: cannot load graph '{spec.path}': "
-                f"'{getattr(module, '__name__', target)}' has no attribute '{attribute}'."
-            ) from None
+    obj = import_object(spec.path, base_dir=spec.base_dir, where=spec.where)
     if not (isinstance(obj, (Pregel, StateGraph)) or callable(obj)):
         raise ConfigError(
             f"{spec.where}: graph '{spec.path}' is a {type(obj).__name__}, not a LangGraph graph "
@@ -191,7 +96,7 @@ def read_langgraph_json(file: Path, *, where: str, only: list[str] | None = None
     base = file.parent
     for dep in data.get("dependencies") or []:
         if isinstance(dep, str) and dep.startswith((".", "/")) and (base / dep).is_dir():
-            _ensure_on_sys_path(base / dep)
+            ensure_on_sys_path(base / dep)
     _load_env(data.get("env"), base, where)
     if only is not None:
         missing = [g for g in only if g not in graphs]
