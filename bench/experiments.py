@@ -1,0 +1,68 @@
+"""Compare variants of our server (experiment knobs of bench/py_server.py) at one concurrency,
+alternating them round by round so that the machine's other load hits them alike.
+
+    uv run --group bench python bench/experiments.py --rounds 3 --concurrency 50 \\
+        tuned=py: untuned=py:--no-tune-gc bigger=py:--gc-threshold=100000
+
+Each variant is NAME=SIDE:ARGS (ARGS comma-separated). Prints mean and range of each figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run as bench
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("variants", nargs="+")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--concurrency", type=int, default=50)
+    p.add_argument("--requests", type=int, default=3000)
+    p.add_argument("--tokens", type=int, default=200)
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args()
+    bench.CLIENT_LOOP = "uvloop" if bench.have_uvloop() else "asyncio"
+    sides = []
+    for spec in args.variants:
+        name, _, rest = spec.partition("=")
+        base, _, extra = rest.partition(":")
+        side = bench.SIDES[base]
+        sides.append(bench.Side(name, name, tuple(a for a in extra.split(",") if a)) if base != "ts"
+                     else bench.Side("ts", name))
+    ns = argparse.Namespace(warmup=20, tokens=args.tokens, mode="chat", state_every=0)
+    logdir = Path(tempfile.mkdtemp(prefix="ckexp-"))
+    results: dict[str, list[dict]] = {s.label: [] for s in sides}
+    for rnd in range(args.rounds):
+        for side in sides:
+            with bench.server(side, args.tokens, 0, logdir) as (port, pid):
+                r = bench.run(bench.load_phase(port, pid, args.concurrency, args.requests, ns))
+            results[side.label].append(r)
+            print(f"round {rnd + 1} {side.label:<14} {r['requestsPerSecond']:>7} req/s  "
+                  f"cpu {r['server']['cpuMsPerRequest']} ms/req  ttfb p99 {r['ttfbMs']['p99']} ms  "
+                  f"failed {r['failed']}", file=sys.stderr, flush=True)
+    print(f"\nc={args.concurrency}, {args.requests} requests, {args.rounds} rounds (mean [min-max])")
+    print("| variant | requests/s | server CPU ms/req | TTFB p50 ms | TTFB p99 ms | total p99 ms | peak RSS MB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for label, rs in results.items():
+        cols = []
+        for get in (lambda r: r["requestsPerSecond"], lambda r: r["server"]["cpuMsPerRequest"],
+                    lambda r: r["ttfbMs"]["p50"], lambda r: r["ttfbMs"]["p99"],
+                    lambda r: r["totalMs"]["p99"], lambda r: r["server"]["rssMB"]["peakSampled"]):
+            vs = [get(r) for r in rs]
+            cols.append(f"{statistics.fmean(vs):.1f} [{min(vs):.1f}-{max(vs):.1f}]")
+        print(f"| {label} | " + " | ".join(cols) + " |")
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

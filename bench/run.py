@@ -1,0 +1,435 @@
+"""Benchmark this runtime against the real TypeScript @copilotkit/runtime 1.10.6, side by side.
+
+    uv run --group bench python bench/run.py            # the full comparison (about 10 minutes)
+    uv run python bench/run.py --smoke --out /tmp/s.json  # tiny: proves the benchmark works
+
+For each round, each concurrency level and each side in turn (A B A B ...), a fresh server is
+started, warmed with 20 requests, loaded with ``--requests`` ``generateCopilotResponse``
+requests at that concurrency, and stopped. Sides:
+
+* ``py``: this runtime under uvicorn, one process, plain asyncio + h11, configured as
+  ``copilotkit-runtime serve`` runs it (what ``pip install copilotkit-runtime`` gives);
+* ``py-fast``: the same with uvloop + httptools (``pip install copilotkit-runtime[speed]``),
+  when installed;
+* ``py-untuned``: ``py`` with CPython's GC defaults (``[server] tune_gc = false``), to show
+  what the GC tuning buys;
+* ``ts``: ``bench/ts/server.mjs``, the real 1.10.6 runtime on Node (``npm ci`` in bench/ts).
+
+Then, once per side, the scale test: ``--scale`` streams held open at once (each has its first
+chunk and waits), the server's memory measured, then released and each checked complete.
+
+It prints a table (ours / TypeScript for each figure) and writes everything as JSON to
+``--out`` (default ``bench/results/<date>.json``, plus ``bench/results/latest.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import loadclient  # noqa: E402
+
+TS_DIR = BENCH / "ts"
+RESULTS = BENCH / "results"
+
+
+def have_uvloop() -> bool:
+    try:
+        import httptools  # noqa: F401
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# -- servers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Side:
+    name: str
+    label: str
+    #: extra arguments for bench/py_server.py (experiment knobs)
+    extra: tuple[str, ...] = ()
+
+    def command(self, port: int, tokens: int, state_every: int) -> tuple[list[str], dict[str, str]]:
+        env = dict(os.environ)
+        if self.name == "ts":
+            env.update(PORT=str(port), HOST="127.0.0.1", TOKENS=str(tokens),
+                       STATE_EVERY=str(state_every), COPILOTKIT_TELEMETRY_DISABLED="true",
+                       DO_NOT_TRACK="1")
+            return ["node", str(TS_DIR / "server.mjs")], env
+        loop, http = ("uvloop", "httptools") if self.name.startswith("py-fast") else ("asyncio", "h11")
+        return [sys.executable, str(BENCH / "py_server.py"), "--port", str(port),
+                "--tokens", str(tokens), "--state-every", str(state_every),
+                "--loop", loop, "--http", http, *self.extra, *PY_EXTRA], env
+
+
+SIDES = {
+    "py": Side("py", "ours (asyncio+h11)"),
+    "py-fast": Side("py-fast", "ours (uvloop+httptools)"),
+    "py-untuned": Side("py-untuned", "ours (GC defaults)", ("--no-tune-gc",)),
+    "ts": Side("ts", "TypeScript 1.10.6"),
+}
+
+
+PY_EXTRA: list[str] = []
+
+
+def gc_info(side: Side, port: int) -> dict[str, Any] | None:
+    if side.name == "ts":
+        return None
+    return get_json(f"http://127.0.0.1:{port}/bench/info?gc_stats=true", timeout=30)["gc"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get_json(url: str, timeout: float = 2.0) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+@contextlib.contextmanager
+def server(side: Side, tokens: int, state_every: int, logdir: Path) -> Iterator[tuple[int, int]]:
+    """Start a fresh server; yield (port, pid); stop it."""
+    port = free_port()
+    cmd, env = side.command(port, tokens, state_every)
+    log = (logdir / f"{side.name}-{port}.log").open("wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=BENCH.parent)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{side.name} server exited with {proc.returncode}:\n"
+                                   + (logdir / f"{side.name}-{port}.log").read_text()[-2000:])
+            try:
+                info = get_json(f"http://127.0.0.1:{port}/bench/info")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{side.name} server did not start") from None
+                time.sleep(0.1)
+        assert info["pid"] == proc.pid, (info, proc.pid)
+        yield port, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def ensure_ts() -> str | None:
+    """Why the TypeScript side cannot run, or None (runs ``npm ci`` if needed)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return "node/npm not found"
+    if not (TS_DIR / "node_modules" / "@copilotkit" / "runtime").is_dir():
+        print("installing bench/ts (npm ci) ...", file=sys.stderr, flush=True)
+        done = subprocess.run(["npm", "ci", "--prefix", str(TS_DIR), "--no-audit", "--no-fund",
+                               "--loglevel=error"], capture_output=True, text=True)
+        if done.returncode != 0:
+            return f"npm ci failed: {done.stderr[-500:]}"
+    return None
+
+
+# -- running ---------------------------------------------------------------------------------
+
+
+async def load_phase(port: int, pid: int, c: int, total: int, args: argparse.Namespace
+                     ) -> dict[str, Any]:
+    warm = loadclient.PhaseConfig("127.0.0.1", port, min(c, 5), args.warmup, tokens=args.tokens,
+                                  mode=args.mode, full_checks=args.warmup)
+    warm_result = await loadclient.run_phase(warm)
+    cfg = loadclient.PhaseConfig("127.0.0.1", port, c, total, tokens=args.tokens, mode=args.mode,
+                                 server_pid=pid)
+    result = await loadclient.run_phase(cfg)
+    result["warmupFailed"] = warm_result["failed"]
+    if warm_result["failed"]:
+        result["warmupFailureSamples"] = warm_result["failureSamples"]
+    return result
+
+
+def run_all(args: argparse.Namespace) -> dict[str, Any]:
+    sides = [SIDES[s] for s in args.sides]
+    logdir = Path(tempfile.mkdtemp(prefix="ckbench-"))
+    phases: list[dict[str, Any]] = []
+    scale: list[dict[str, Any]] = []
+    started = time.time()
+    for rnd in range(1, args.rounds + 1):
+        for c in args.concurrency:
+            for side in sides:
+                with server(side, args.tokens, args.state_every, logdir) as (port, pid):
+                    gc0 = gc_info(side, port)
+                    result = run(load_phase(port, pid, c, args.requests, args))
+                    gc1 = gc_info(side, port)
+                if gc0 and gc1:
+                    result["serverGc"] = {
+                        "collectionsDuringRun": [b - a for a, b in zip(gc0["collections"],
+                                                                        gc1["collections"], strict=True)],
+                        "trackedObjectsBefore": gc0["tracked"],
+                        "trackedObjectsAfter": gc1["tracked"]}
+                result.update(side=side.name, round=rnd)
+                phases.append(result)
+                print(f"round {rnd} c={c:<4} {side.name:<8} {result['requestsPerSecond']:>7} req/s "
+                      f"ttfb p99 {result['ttfbMs']['p99']:>8} ms  total p99 "
+                      f"{result['totalMs']['p99']:>9} ms  cpu/req "
+                      f"{result['server']['cpuMsPerRequest']} ms  peak "
+                      f"{result['server']['rssMB']['peakSampled']} MB  client "
+                      f"{result['loadClientCpuMsPerRequest']} ms/req  failed {result['failed']}",
+                      file=sys.stderr, flush=True)
+    for n in args.scale:
+        for side in sides:
+            with server(side, args.tokens, args.state_every, logdir) as (port, pid):
+                warm = loadclient.PhaseConfig("127.0.0.1", port, 5, args.warmup,
+                                              tokens=args.tokens, mode=args.mode)
+                run(loadclient.run_phase(warm))
+                time.sleep(0.5)
+                result = run(loadclient.run_scale("127.0.0.1", port, n, tokens=args.tokens,
+                                                  server_pid=pid, mode=args.mode))
+            result.update(side=side.name)
+            scale.append(result)
+            print(f"scale {n} streams {side.name:<8} held {result['heldWithFirstChunk']} "
+                  f"complete {result['completeAfterRelease']}  "
+                  f"{result['memoryPerOpenStreamKB']} KB/stream  failed {result['failed']}",
+                  file=sys.stderr, flush=True)
+    shutil.rmtree(logdir, ignore_errors=True)
+    return {
+        "benchmark": "copilotkit-runtime vs @copilotkit/runtime 1.10.6 (GraphQL generateCopilotResponse)",
+        "startedAt": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+        "durationSeconds": round(time.time() - started, 1),
+        "settings": {"rounds": args.rounds, "concurrency": args.concurrency,
+                     "requests": args.requests, "warmup": args.warmup, "tokens": args.tokens,
+                     "mode": args.mode, "stateEvery": args.state_every, "scale": args.scale,
+                     "sides": args.sides, "smoke": args.smoke, "pyExtra": args.py_extra},
+        "machine": machine_info(),
+        "phases": phases,
+        "scale": scale,
+        "summary": summarize(phases, scale, args.sides),
+    }
+
+
+def run(coro: Any) -> Any:
+    if CLIENT_LOOP == "uvloop":
+        import uvloop
+
+        return uvloop.run(coro)
+    return asyncio.run(coro)
+
+
+CLIENT_LOOP = "asyncio"
+
+
+# -- reporting -------------------------------------------------------------------------------
+
+FIGURES = [
+    # (key, label, getter, higher is better)
+    ("rps", "requests/s", lambda r: r["requestsPerSecond"], True),
+    ("ttfb50", "TTFB p50 ms", lambda r: r["ttfbMs"]["p50"], False),
+    ("ttfb99", "TTFB p99 ms", lambda r: r["ttfbMs"]["p99"], False),
+    ("text99", "first text chunk p99 ms", lambda r: r["firstTextChunkMs"]["p99"], False),
+    ("total50", "total p50 ms", lambda r: r["totalMs"]["p50"], False),
+    ("total99", "total p99 ms", lambda r: r["totalMs"]["p99"], False),
+    ("cpu", "server CPU ms/request", lambda r: r["server"]["cpuMsPerRequest"], False),
+    ("rss", "server peak RSS MB", lambda r: r["server"]["rssMB"]["peakSampled"], False),
+    ("client", "client CPU ms/request", lambda r: r["loadClientCpuMsPerRequest"], False),
+    ("others", "other tenants' CPU s", lambda r: r.get("otherTenantsCpuSeconds"), False),
+]
+
+
+def summarize(phases: list[dict[str, Any]], scale: list[dict[str, Any]], sides: list[str]
+              ) -> dict[str, Any]:
+    """Mean over rounds of each figure, per side and concurrency; failures summed."""
+    out: dict[str, Any] = {"load": {}, "scale": {}}
+    for side in sides:
+        for c in sorted({p["concurrency"] for p in phases}):
+            rows = [p for p in phases if p["side"] == side and p["concurrency"] == c]
+            if not rows:
+                continue
+            entry: dict[str, Any] = {"rounds": len(rows), "failed": sum(r["failed"] for r in rows)}
+            for key, _, get, _ in FIGURES:
+                values = [get(r) for r in rows if get(r) is not None]
+                entry[key] = round(statistics.fmean(values), 2) if values else None
+            out["load"].setdefault(side, {})[str(c)] = entry
+        for s in scale:
+            if s["side"] == side:
+                out["scale"].setdefault(side, {})[str(s["streams"])] = {
+                    k: s[k] for k in ("heldWithFirstChunk", "completeAfterRelease", "failed",
+                                      "memoryPerOpenStreamKB", "secondsToOpenAll",
+                                      "secondsToFinishAll")
+                } | {"rssAllHeldMB": s["rssMB"]["allHeld"]}
+    return out
+
+
+def fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.1f}" if abs(v) >= 10 else f"{v:.2f}"
+    return str(v)
+
+
+def table(result: dict[str, Any]) -> str:
+    summary = result["summary"]
+    load = summary["load"]
+    sides = [s for s in result["settings"]["sides"] if s in load]
+    ours = [s for s in sides if s != "ts"]
+    has_ts = "ts" in load
+    lines = []
+    head = ["c", "figure"]
+    for s in ours:
+        head += [SIDES[s].label] + (["ratio"] if has_ts else [])
+    if has_ts:
+        head.append(SIDES["ts"].label)
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "|".join(" ---: " if i != 1 else " --- " for i in range(len(head))) + "|")
+    levels = sorted({int(c) for s in sides for c in load[s]})
+    for c in levels:
+        for key, label, _, _ in FIGURES:
+            row = [str(c), label]
+            ts = load.get("ts", {}).get(str(c), {}).get(key) if has_ts else None
+            for s in ours:
+                v = load[s].get(str(c), {}).get(key)
+                row.append(fmt(v))
+                if has_ts:
+                    ratio = (v / ts) if (v is not None and ts) else None
+                    row.append(f"**{ratio:.2f}x**" if ratio is not None and key == "rps"
+                               else (f"{ratio:.2f}x" if ratio is not None and key != "others" else "-"))
+            if has_ts:
+                row.append(fmt(ts))
+            lines.append("| " + " | ".join(row) + " |")
+        fails = {s: load[s].get(str(c), {}).get("failed") for s in sides}
+        if any(fails.values()):
+            lines.append(f"| {c} | FAILED requests | " + ", ".join(f"{s}: {n}" for s, n in fails.items()) + " |")
+    scale = summary["scale"]
+    if scale:
+        lines.append("")
+        lines.append("| side | streams | held (first chunk) | complete after release | failed "
+                     "| RSS all held MB | memory per open stream KB | s to open all | s to finish all |")
+        lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for s in sides:
+            for n, e in scale.get(s, {}).items():
+                lines.append(f"| {SIDES[s].label} | {n} | {e['heldWithFirstChunk']} | "
+                             f"{e['completeAfterRelease']} | {e['failed']} | {fmt(e['rssAllHeldMB'])} | "
+                             f"{fmt(e['memoryPerOpenStreamKB'])} | {fmt(e['secondsToOpenAll'])} | "
+                             f"{fmt(e['secondsToFinishAll'])} |")
+    return "\n".join(lines)
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = ""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = ""
+    with contextlib.suppress(OSError), open("/proc/meminfo") as f:
+        mem = f.readline().split(":", 1)[1].strip()
+    versions: dict[str, str] = {"python": platform.python_version()}
+    for mod in ("uvicorn", "starlette", "fastapi", "strawberry", "graphql", "pydantic", "uvloop",
+                "httptools"):
+        with contextlib.suppress(Exception):
+            from importlib.metadata import version
+            dist = {"strawberry": "strawberry-graphql", "graphql": "graphql-core"}.get(mod, mod)
+            versions[mod] = version(dist)
+    with contextlib.suppress(Exception):
+        versions["copilotkit-runtime"] = __import__("importlib.metadata").metadata.version(
+            "copilotkit-runtime")
+    if shutil.which("node"):
+        versions["node"] = subprocess.run(["node", "--version"], capture_output=True,
+                                          text=True).stdout.strip()
+    for pkg in ("@copilotkit/runtime", "graphql-yoga", "@graphql-yoga/plugin-defer-stream"):
+        with contextlib.suppress(OSError, ValueError):
+            versions[pkg] = json.loads((TS_DIR / "node_modules" / pkg / "package.json").read_text())["version"]
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "kernel": platform.release(),
+            "clientLoop": CLIENT_LOOP, "versions": versions,
+            "note": "client and servers share the machine; other tenants' CPU is recorded per phase"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    global CLIENT_LOOP
+    ints = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--smoke", action="store_true",
+                   help="tiny run: 20 requests at c=1 and 5, one round, 20 held streams")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--concurrency", type=ints, default=[1, 50, 500])
+    p.add_argument("--requests", type=int, default=2000, help="requests per phase")
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--tokens", type=int, default=200, help="text chunks per reply")
+    p.add_argument("--mode", choices=["chat", "agent"], default="chat",
+                   help="chat: no agentSession (TS: service adapter); agent: agentSession 'bench'")
+    p.add_argument("--state-every", type=int, default=0,
+                   help="agent mode: a state snapshot every N chunks (0: none)")
+    p.add_argument("--sides", default=None, help="comma list of py, py-fast, py-untuned, ts "
+                   "(default: all available)")
+    p.add_argument("--scale", type=ints, default=[1000], help="held streams (comma list; 0: none)")
+    p.add_argument("--client-loop", choices=["auto", "asyncio", "uvloop"], default="auto")
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--py-extra", default="", help="extra arguments for bench/py_server.py "
+                   "(experiment knobs, e.g. '--gc-freeze --no-cors')")
+    args = p.parse_args(argv)
+    PY_EXTRA[:] = args.py_extra.split()
+    if args.smoke:
+        args.rounds, args.concurrency, args.requests, args.warmup = 1, [1, 5], 20, 5
+        if args.scale == [1000]:
+            args.scale = [20]
+    args.scale = [n for n in args.scale if n > 0]
+    fast = have_uvloop()
+    CLIENT_LOOP = ("uvloop" if fast else "asyncio") if args.client_loop == "auto" else args.client_loop
+    if args.sides is None:
+        args.sides = ["py"] + (["py-fast"] if fast else []) + ["ts"]
+    else:
+        args.sides = [s for s in args.sides.split(",") if s]
+    unknown = [s for s in args.sides if s not in SIDES]
+    if unknown:
+        p.error(f"unknown side(s): {', '.join(unknown)}")
+    if "py-fast" in args.sides and not fast:
+        p.error("py-fast needs uvloop and httptools: uv run --group bench ...")
+    if "ts" in args.sides:
+        why = ensure_ts()
+        if why:
+            print(f"skipping the TypeScript side: {why}", file=sys.stderr)
+            args.sides.remove("ts")
+    result = run_all(args)
+    out = args.out or RESULTS / f"{dt.datetime.now():%Y%m%d-%H%M%S}{'-smoke' if args.smoke else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    text = table(result)
+    if args.out is None and not args.smoke:
+        (RESULTS / "latest.md").write_text(
+            f"Run {result['startedAt']} ({out.name}), {result['machine']['cpu']}, "
+            f"{result['machine']['cores']} cores\n\n{text}\n")
+    print(text)
+    print(f"\nwrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
