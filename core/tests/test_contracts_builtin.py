@@ -41,3 +41,22 @@ class TestDemoProvider(ProviderContract):
         await provider.startup()
         yield provider
         await provider.shutdown()
+
+
+async def test_the_memory_store_forgets_expired_threads_nobody_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from copilotkit_runtime.default_plugins import memory_store
+    from copilotkit_runtime.stores import ThreadRecord
+
+    monkeypatch.setattr(memory_store, "SWEEP_EVERY", 10)
+    store = MemoryStore()
+    for i in range(10):
+        await store.save_thread(ThreadRecord(f"old-{i}", "a"), ttl=0.001)
+    import asyncio
+
+    await asyncio.sleep(0.01)
+    for i in range(10):
+        await store.save_thread(ThreadRecord(f"new-{i}", "a"), ttl=60)
+    assert sorted(t for t, _ in store._threads) == sorted(f"new-{i}" for i in range(10))
+
+
+pytestmark = pytest.mark.anyio

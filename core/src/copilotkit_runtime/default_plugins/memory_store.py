@@ -18,6 +18,9 @@ from copilotkit_runtime.stores import (
 )
 
 
+SWEEP_EVERY = 1000  # writes with a TTL between sweeps for expired threads
+
+
 class _MemoryLease(RunLease):
     def __init__(self, store: MemoryStore, thread_id: str, run_id: str, ttl: float) -> None:
         super().__init__(thread_id, run_id, ttl)
@@ -50,6 +53,7 @@ class MemoryStore(StateStore):
         self._locks: dict[str, tuple[str, float]] = {}
         self._signals = LocalStopSignals()
         self._lock = asyncio.Lock()
+        self._expiring = 0
 
     def describe(self) -> dict[str, Any]:
         return {"type": self.type_name or "memory", "threads": len(self._threads)}
@@ -76,7 +80,18 @@ class MemoryStore(StateStore):
         stored = record.evolve(version=current_version + 1, updated_at=time.time())
         expires = time.monotonic() + ttl if ttl else None
         self._threads[(record.thread_id, record.agent)] = (stored, expires)
+        if expires is not None:
+            self._expiring += 1
+            if self._expiring >= SWEEP_EVERY:
+                self._sweep()
         return stored
+
+    def _sweep(self) -> None:
+        """Drop expired threads that nobody reads again (amortised over writes)."""
+        self._expiring = 0
+        now = time.monotonic()
+        for key in [k for k, (_, exp) in self._threads.items() if exp is not None and exp <= now]:
+            del self._threads[key]
 
     async def delete_thread(self, thread_id: str, agent: str | None = None) -> None:
         if agent is not None:
