@@ -83,6 +83,10 @@ class ServerSettings(_Strict):
     base_path: str = "/api/copilotkit"
     cors_origins: list[str] = Field(default_factory=lambda: ["*"])
     cors_allow_credentials: bool = True
+    tune_gc: bool = Field(
+        True, description="serve: freeze startup objects and collect garbage less often "
+        "(less CPU and shorter pauses under load, about 10 MB more memory)"
+    )
     expose_error_details: bool = Field(
         True, description="include the exception type and message (never the traceback) in run errors"
     )
