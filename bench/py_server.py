@@ -26,12 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_provider
 import uvicorn
-
-from copilotkit_runtime.cli import tune_gc
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from copilotkit_runtime import __version__
+from copilotkit_runtime.cli import tune_gc
 from copilotkit_runtime.config import load_settings
 from copilotkit_runtime.runtime import Runtime
 from copilotkit_runtime.server import create_app

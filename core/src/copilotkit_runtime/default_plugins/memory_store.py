@@ -17,7 +17,6 @@ from copilotkit_runtime.stores import (
     ThreadRecord,
 )
 
-
 SWEEP_EVERY = 1000  # writes with a TTL between sweeps for expired threads
 
 
