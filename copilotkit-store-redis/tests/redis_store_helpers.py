@@ -182,7 +182,7 @@ class RuntimeProcess:
 
 
 def write_config(path: Path, redis_url: str, *, key_prefix: str, chunk_delay: float = 0.0,
-                 lock_ttl: float = 30.0, extra_store: str = "") -> Path:
+                 lock_ttl: float = 30.0, extra_store: str = "", live_relay: bool = True) -> Path:
     """A ``copilotkit.toml`` with the demo agent and the Redis store (URL from ``REDIS_URL``)."""
     path.write_text(f"""
 log_level = "warning"
@@ -190,6 +190,7 @@ log_level = "warning"
 [store]
 type = "redis"
 lock_ttl_seconds = {lock_ttl}
+live_relay = {"true" if live_relay else "false"}
 
 [store.redis]
 url = "${{TEST_REDIS_URL}}"

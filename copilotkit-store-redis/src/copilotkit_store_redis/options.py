@@ -39,6 +39,17 @@ class RedisOptions(StoreOptions):
                                "a run checks its stop flag instead")
     history_ttl_seconds: float | None = Field(
         None, gt=0, description="expire a thread's event history this long after its last append")
+    live_relay_max_batches: int = Field(
+        20000, ge=100, description="most batches kept in a live run's relay stream (MAXLEN ~); "
+                                   "a follower joining after its start was trimmed gets the "
+                                   "history only")
+    live_relay_ttl_seconds: float = Field(
+        3600.0, gt=0, description="a live run's relay expires this long after its last batch")
+    live_relay_linger_seconds: float = Field(
+        60.0, gt=0, description="a run's relay expires this long after its final batch")
+    live_relay_followers: int = Field(
+        64, ge=1, description="most connections per process for following live runs of other "
+                              "instances (AG-UI connect)")
     ssl_ca_certs: str | None = Field(None, description="CA bundle for rediss:// (PEM file)")
     ssl_certfile: str | None = Field(None, description="client certificate for rediss://")
     ssl_keyfile: str | None = Field(None, description="client key for rediss://")

@@ -9,7 +9,11 @@ Key layout (``P`` is the key prefix, ``T`` the thread id, ``A`` the agent, both 
 * ``P history:T`` list of ``[seq, run_id, event]`` JSON entries, ``seq`` = position + 1;
 * ``P lock:T`` the run id holding the thread, with a millisecond expiry;
 * ``P stop:T`` the run id asked to stop (the flag behind the pub/sub notification);
-* channel ``P stop-requests``: ``{"t": thread, "r": run}`` per stop request.
+* channel ``P stop-requests``: ``{"t": thread, "r": run}`` per stop request;
+* ``P live:T`` hash ``r`` (run id), ``k`` (its stream's key), ``n`` (batches so far): the run
+  relayed live on the thread;
+* ``P live:T:R`` stream of run ``R``'s batches: ``n`` (0, 1, ...), ``e`` (JSON array of
+  events), ``f`` on the final one.
 """
 
 from __future__ import annotations
@@ -132,4 +136,37 @@ end
 redis.call('SET', KEYS[2], holder, 'PX', left)
 redis.call('PUBLISH', ARGV[2], cjson.encode({t = ARGV[3], r = holder}))
 return holder
+"""
+
+# KEYS: live pointer, lock, the run's stream. ARGV: run id, events JSON, final ('1'/'0'),
+# max stream length, ttl ms while live, ttl ms after the final batch.
+# Returns the batch number, or -1 when the run is not the thread's (it lost its lock to a newer
+# run, whose relay it must not disturb).
+PUBLISH_LIVE = """
+local current = redis.call('HGET', KEYS[1], 'r')
+if current ~= ARGV[1] then
+  if redis.call('GET', KEYS[2]) ~= ARGV[1] then
+    return -1
+  end
+  -- a new run on the thread: its own stream; the previous one's lingers a little at most
+  local previous = redis.call('HGET', KEYS[1], 'k')
+  if previous then
+    local left = redis.call('PTTL', previous)
+    if left < 0 or left > tonumber(ARGV[6]) then
+      redis.call('PEXPIRE', previous, ARGV[6])
+    end
+  end
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'r', ARGV[1], 'k', KEYS[3], 'n', 0)
+end
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1) - 1
+if ARGV[3] == '1' then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'n', n, 'e', ARGV[2], 'f', '1')
+else
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'n', n, 'e', ARGV[2])
+end
+local ttl = ARGV[3] == '1' and ARGV[6] or ARGV[5]
+redis.call('PEXPIRE', KEYS[3], ttl)
+redis.call('PEXPIRE', KEYS[1], ttl)
+return n
 """

@@ -7,7 +7,10 @@ Several runtime instances behind a load balancer pointed at one Redis behave as 
   its holder renews it, so a crashed instance does not block a thread for long;
 * a stop requested on any instance reaches the run wherever it is: a pub/sub notification makes
   it immediate; a flag key, re-read after every resubscription and polled while the subscription
-  is down, covers a notification missed during a reconnect.
+  is down, covers a notification missed during a reconnect;
+* a run in progress on instance A can be followed live from instance B (AG-UI ``connect``): its
+  events are relayed through a Redis stream per run (:meth:`RedisStore.publish_live`,
+  :meth:`RedisStore.follow_live`).
 
 Every multi-key write is a Lua script (see :mod:`.scripts`), so writes are atomic and a version
 compare-and-set holds between processes. Commands are not retried blindly: only reads are
@@ -21,7 +24,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -34,6 +37,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from copilotkit_runtime.errors import StoreError, VersionConflictError
 from copilotkit_runtime.stores import (
+    LiveBatch,
     LocalStopSignals,
     RunLease,
     StateStore,
@@ -140,11 +144,17 @@ class RedisStore(StateStore):
 
     Options = RedisOptions
     options: RedisOptions
+    # Streams need Redis 5.0; :meth:`open` turns the relay off on an older server.
+    supports_live_relay = True
+    #: how long a follower waits for a run whose lock is gone to publish its final batch (the
+    #: run releases its lock a moment before its relay sends the final batch)
+    live_gone_grace: float = 3.0
 
     def __init__(self, options: RedisOptions | None = None) -> None:
         super().__init__(options)
         self._redis: aioredis.Redis | None = None
         self._subscriber: aioredis.Redis | None = None
+        self._follower: aioredis.Redis | None = None
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = False
         self._closing = False
@@ -189,7 +199,8 @@ class RedisStore(StateStore):
         info: dict[str, Any] = {"type": self.type_name or "redis", "url": self._where,
                                 "key_prefix": self.options.key_prefix,
                                 "stop_notifications": "subscribed" if self._subscribed
-                                else "connecting"}
+                                else "connecting",
+                                "live_relay": self.supports_live_relay}
         if self._redis is not None:
             info["db"] = self._redis.connection_pool.connection_kwargs.get("db", 0)
         return info
@@ -204,6 +215,10 @@ class RedisStore(StateStore):
         # The subscriber holds its connection for good: give it a pool of its own.
         sub_pool = self._pool(ConnectionPool, 2, health_check_interval=30)
         self._subscriber = aioredis.Redis(connection_pool=sub_pool)
+        # Followers block on XREAD: a pool of their own, so they never starve other commands.
+        follow_pool = self._pool(BlockingConnectionPool, options.live_relay_followers,
+                                 timeout=options.pool_timeout)
+        self._follower = aioredis.Redis(connection_pool=follow_pool)
         client = self._redis
         self._scripts = {
             "save": client.register_script(scripts.SAVE_THREAD),
@@ -214,6 +229,7 @@ class RedisStore(StateStore):
             "renew": client.register_script(scripts.RENEW_LOCK),
             "release": client.register_script(scripts.RELEASE_LOCK),
             "stop": client.register_script(scripts.REQUEST_STOP),
+            "publish_live": client.register_script(scripts.PUBLISH_LIVE),
         }
         try:
             await client.ping()
@@ -228,6 +244,8 @@ class RedisStore(StateStore):
             log.warning("Redis store at %s is unreachable (%s); starting anyway "
                         "(fail_fast = false): /health reports not ready until it is up",
                         self._where, _reason(exc))
+        else:
+            await self._check_streams(client)
         self._listener = asyncio.get_running_loop().create_task(
             self._listen(), name="copilotkit-redis-stop-listener")
 
@@ -246,13 +264,13 @@ class RedisStore(StateStore):
             if not done:
                 log.warning("the Redis stop-request listener did not stop in time")
         self._subscribed = False
-        for client in (self._subscriber, self._redis):
+        for client in (self._follower, self._subscriber, self._redis):
             if client is not None:
                 with contextlib.suppress(Exception):
                     await client.connection_pool.disconnect()
                 with contextlib.suppress(Exception):
                     await client.aclose()
-        self._redis = self._subscriber = None
+        self._redis = self._subscriber = self._follower = None
 
     def _client(self) -> aioredis.Redis:
         if self._redis is None:
@@ -288,6 +306,20 @@ class RedisStore(StateStore):
 
     async def ping(self) -> None:
         await self._call(self._client().ping, what="ping")
+
+    async def _check_streams(self, client: aioredis.Redis) -> None:
+        """Turn the live relay off (with a warning) on a server without streams (< 5.0)."""
+        try:
+            info = await client.info("server")
+            version = str(info.get("redis_version", ""))
+            major = int(version.split(".")[0])
+        except (RedisError, OSError, ValueError, AttributeError):
+            return  # INFO refused (ACL) or a compatible server that does not say: assume streams
+        if major < 5:
+            log.warning("Redis %s at %s has no streams (5.0+): AG-UI connect on another "
+                        "instance replays a run only once it has ended", version, self._where)
+            # This instance lacks the class's ability (the engine reads it per run).
+            setattr(self, "supports_live_relay", False)  # noqa: B010
 
     # -- threads -------------------------------------------------------------------------------
 
@@ -388,6 +420,95 @@ class RedisStore(StateStore):
         # A run in this process hears it now; others through the notification.
         self._fire(thread_id, _text(holder))
         return True
+
+    # -- live relay ----------------------------------------------------------------------------
+
+    def _live_keys(self, thread_id: str, run_id: str) -> list[str]:
+        pointer = self._key("live", thread_id)
+        return [pointer, self._key("lock", thread_id), f"{pointer}:{_part(run_id)}"]
+
+    async def publish_live(self, thread_id: str, run_id: str, events: Sequence[dict[str, Any]],
+                           *, final: bool) -> None:
+        options = self.options
+        await self._call(self._scripts["publish_live"], keys=self._live_keys(thread_id, run_id),
+                         args=[run_id, _dumps(list(events)), "1" if final else "0",
+                               options.live_relay_max_batches,
+                               _ms(options.live_relay_ttl_seconds),
+                               _ms(options.live_relay_linger_seconds)],
+                         what=f"relay run '{run_id}' of thread '{thread_id}'")
+
+    async def follow_live(self, thread_id: str, *, idle_timeout: float | None = None
+                          ) -> AsyncGenerator[LiveBatch, None]:
+        """The run relayed on ``thread_id``: its stream from the first batch, then ``XREAD
+        BLOCK`` for the rest, until the final batch. While nothing comes, the run's lock tells
+        whether it is still going: once the lock is no longer the run's and nothing more came
+        for :attr:`live_gone_grace` seconds, its process is gone and the stream ends."""
+        if self._follower is None:
+            raise StoreError("The Redis store is not open.")
+        follower = self._follower
+        pointer, lock = self._key("live", thread_id), self._key("lock", thread_id)
+        what = f"follow the live run of thread '{thread_id}'"
+        head: Any = await self._call(follower.hmget, pointer, ["r", "k"], retry=True, what=what)
+        if head[0] is None or head[1] is None:
+            return
+        run_id, stream = _text(head[0]), _text(head[1])
+        last: Any = await self._call(follower.xrevrange, stream, count=1, retry=True, what=what)
+        if not last or b"f" in last[0][1]:
+            return  # no batch left, or the run has ended: not live
+        loop = asyncio.get_running_loop()
+        # Block for short stretches (well under the socket timeout) to check the run is alive.
+        block = min(1.0, self.options.socket_timeout / 2)
+        if idle_timeout is not None:
+            block = min(block, idle_timeout)
+        cursor, expected = "0-0", 0
+        quiet_since = loop.time()
+        gone_since: float | None = None
+        while True:
+            reply: Any = await self._call(follower.xread, {stream: cursor}, count=512,
+                                     block=max(1, int(block * 1000)), retry=True, what=what)
+            entries = reply[0][1] if reply else []
+            if entries:
+                events: list[dict[str, Any]] = []
+                final = False
+                for entry_id, fields in entries:
+                    cursor = entry_id
+                    number = int(fields.get(b"n", -1))
+                    if number != expected:
+                        # Trimmed (MAXLEN) before we read it: what we would show is not the run.
+                        log.warning("the relay of run %s of thread %s lost batches %d-%d "
+                                    "(live_relay_max_batches); following stops here", run_id,
+                                    thread_id, expected, number - 1)
+                        if events:
+                            yield LiveBatch(run_id, events)
+                        return
+                    expected += 1
+                    try:
+                        events.extend(json.loads(fields[b"e"]))
+                    except (ValueError, KeyError, TypeError) as exc:
+                        raise StoreError(f"The live relay of run '{run_id}' of thread "
+                                         f"'{thread_id}' in the Redis store at {self._where} "
+                                         f"holds an invalid entry ({stream}): {exc}") from exc
+                    if b"f" in fields:
+                        final = True
+                        break
+                yield LiveBatch(run_id, events, final)
+                if final:
+                    return
+                quiet_since, gone_since = loop.time(), None
+                continue
+            now = loop.time()
+            holder: Any = await self._call(follower.get, lock, retry=True, what=what)
+            if holder is not None and _text(holder) == run_id:
+                gone_since = None
+            elif gone_since is None:
+                gone_since = now
+            elif now - gone_since >= self.live_gone_grace:
+                log.info("run %s of thread %s ended without a final batch (its instance went "
+                         "away); following stops here", run_id, thread_id)
+                return
+            if idle_timeout is not None and now - quiet_since >= idle_timeout:
+                quiet_since = now
+                yield LiveBatch(run_id, [])
 
     # -- stop notifications --------------------------------------------------------------------
 

@@ -30,7 +30,15 @@ from .providers import (
     ThreadSnapshot,
 )
 from .runtime import Runtime
-from .stores import RunLease, StateStore, StoredEvent, StoreOptions, ThreadRecord, update_thread
+from .stores import (
+    LiveBatch,
+    RunLease,
+    StateStore,
+    StoredEvent,
+    StoreOptions,
+    ThreadRecord,
+    update_thread,
+)
 
 __version__ = "0.1.0"
 RUNTIME_VERSION_HEADER = "x-copilotkit-runtime-version"
@@ -51,6 +59,7 @@ __all__ = [
     "GuardrailDecision",
     "GuardrailOptions",
     "GuardrailRules",
+    "LiveBatch",
     "PluginError",
     "ProviderContext",
     "ProviderOptions",

@@ -117,6 +117,11 @@ class StoreSettings(BaseModel):
     thread_ttl_seconds: float | None = Field(None, gt=0)
     lock_ttl_seconds: float = Field(30.0, gt=0)
     record_events: bool = True
+    # Relay the events of live runs through the store, so AG-UI ``connect`` on another
+    # instance follows a run in progress. Only stores with ``supports_live_relay`` can.
+    live_relay: bool = True
+    # At most one relay write per run per this many seconds: events gather in between.
+    live_relay_interval_seconds: float = Field(0.1, ge=0)
 
     def options_for(self, type_name: str) -> dict[str, Any]:
         extra = self.model_extra or {}

@@ -10,6 +10,11 @@ The provider runs in its own task appending to the run's event log, which reader
 keeps the consumer (an HTTP response) and the provider independent: a stop request cancels the provider and still ends the
 stream properly; a client going away cancels the provider, releases the thread and leaves no
 task behind.
+
+When the store relays live runs (``StateStore.supports_live_relay`` and ``[store] live_relay``),
+one more reader per run, the *relay*, publishes each batch of the log to the store, so other
+processes can follow the run while it goes on. It is a reader like any other: it never starts,
+holds or fails the run; a store error stops only the relay (logged).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from .errors import (
     ThreadBusyError,
     VersionConflictError,
 )
+from .events import TERMINAL_EVENT_TYPES, event_to_dict
 from .guardrails import Guardrail
 from .providers import AgentInfo, AgentProvider, RunRequest, ThreadSnapshot
 from .recorder import RunRecorder
@@ -61,6 +67,8 @@ class Engine:
         thread_ttl: float | None = None,
         record_events: bool = True,
         expose_error_details: bool = True,
+        live_relay: bool = True,
+        live_relay_interval: float = 0.1,
     ) -> None:
         self.agents = dict(agents)
         self.store = store
@@ -70,7 +78,15 @@ class Engine:
         self.thread_ttl = thread_ttl
         self.record_events = record_events
         self.expose_error_details = expose_error_details
+        self.live_relay = live_relay
+        self.live_relay_interval = live_relay_interval
         self.active_runs: dict[str, Run] = {}
+        self._relays: set[asyncio.Task[None]] = set()
+
+    @property
+    def relays_live(self) -> bool:
+        """Whether runs are relayed live through the store (and followed from it)."""
+        return self.live_relay and self.store.supports_live_relay
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -150,6 +166,30 @@ class Engine:
         """Ask the run on ``thread_id`` to stop, wherever it runs. Whether one was running."""
         return await self.store.request_stop(thread_id, run_id)
 
+    async def close(self, grace: float = 5.0) -> None:
+        """Cancel the runs in progress and wait (at most ``grace`` seconds) until they have
+        released their threads and their relays have published their last batch."""
+        runs = [run.task for run in self.active_runs.values()
+                if run.task is not None and not run.task.done()]
+        for task in runs:
+            task.cancel()
+        pending: set[asyncio.Task[Any]] = {*runs, *self._relays}
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=grace)
+        if pending:
+            log.warning("%d run task(s) did not end within %.1f s of shutdown; cancelling them",
+                        len(pending), grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=1.0)
+
+    def _start_relay(self, run: Run) -> None:
+        task = asyncio.get_running_loop().create_task(
+            run._relay(), name=f"copilotkit-relay-{run.request.run_id}")
+        run.relay = task
+        self._relays.add(task)
+        task.add_done_callback(self._relays.discard)
+
     def public_error(self, exc: BaseException, agent: str) -> str:
         if isinstance(exc, CopilotKitRuntimeError):
             return exc.message
@@ -179,9 +219,12 @@ class Run:
         self.detached = detached
         self.outcome: str = "pending"  # success | error | stopped | cancelled
         self.task: asyncio.Task[None] | None = None
+        #: the task relaying the run's events to the store, if the store relays live runs
+        self.relay: asyncio.Task[None] | None = None
         self.log: list[BaseEvent] = []
         self.closed = False
         self._wakeup = asyncio.Event()
+        self._ended = asyncio.Event()  # set with ``closed``
         self._stopping = False
         self._lease_lost = False
         self._lease_error = ""
@@ -196,6 +239,8 @@ class Run:
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._pump())
             self.engine.active_runs[self.request.run_id] = self
+            if self.engine.relays_live:
+                self.engine._start_relay(self)
 
     async def wait(self) -> None:
         """Wait until the run has ended and its thread is saved and released."""
@@ -210,6 +255,7 @@ class Run:
     def _close(self) -> None:
         self.closed = True
         self._wakeup.set()
+        self._ended.set()
 
     async def events(self) -> AsyncGenerator[BaseEvent, None]:
         batches = self.event_batches()
@@ -263,6 +309,46 @@ class Run:
                 # happens to us.
                 with contextlib.suppress(BaseException):
                     await asyncio.shield(_settle(task))
+
+    async def _relay(self) -> None:
+        """Publish the log to the store batch by batch, as it grows, ending with ``final``.
+
+        Runs beside the provider, never in its way. While one write is in flight, and for
+        ``live_relay_interval`` after it, the next events gather into the next batch: one store
+        write per batch, at most one per interval, whatever the event rate (a token stream
+        would otherwise cost a write per token). A store failure ends the relay only
+        (followers elsewhere then end early and find the run in the history once it is saved).
+        """
+        store = self.engine.store
+        interval = self.engine.live_relay_interval
+        thread_id, run_id = self.request.thread_id, self.request.run_id
+        batches = self.event_batches()
+        try:
+            async for batch in batches:
+                final = batch[-1].type in TERMINAL_EVENT_TYPES
+                await store.publish_live(thread_id, run_id, [event_to_dict(e) for e in batch],
+                                         final=final)
+                if final:
+                    return
+                if interval and not self.closed:
+                    # Let events gather, but not past the run's end: its last batch goes at
+                    # once, and the run is not kept in memory for nothing.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._ended.wait(), interval)
+            # Ended without a terminal event (cancelled): tell followers it is over.
+            await store.publish_live(thread_id, run_id, [], final=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            message = (exc.message if isinstance(exc, CopilotKitRuntimeError)
+                       else f"{type(exc).__name__}: {exc}")
+            log.warning("stopped relaying run %s of thread %s live: %s (the run goes on; "
+                        "other instances see it once it is saved)", run_id, thread_id, message)
+            # Followers should end now rather than wait for a run they can no longer see.
+            with contextlib.suppress(Exception):
+                await store.publish_live(thread_id, run_id, [], final=True)
+        finally:
+            await batches.aclose()
 
     def _started_input(self) -> Any:
         """The request as RUN_STARTED carries it: only the messages new to the thread."""

@@ -103,7 +103,36 @@ def now_ms() -> int:
 
 def event_to_dict(event: BaseEvent) -> dict[str, Any]:
     """The event as AG-UI wire JSON (camelCase keys, ``None`` fields left out)."""
+    fast = _DELTA_EVENTS.get(type(event))
+    if (fast is not None and not event.__pydantic_extra__
+            and event.__pydantic_fields_set__ <= fast[1]):
+        # A plain text/argument chunk (most events of a run): built directly, with the same
+        # result as model_dump at a fraction of its cost.
+        return {"type": fast[0], fast[2]: getattr(event, fast[3]),
+                "delta": event.delta}  # type: ignore[attr-defined]
     return event.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _delta_fast_path(cls: type[BaseEvent], id_field: str
+                     ) -> tuple[str, frozenset[str], str, str] | None:
+    """What :func:`event_to_dict` needs to build ``cls`` events by hand, or ``None`` when the
+    model (another ag-ui version) has fields the shortcut would not know to write."""
+    others = [f for name, f in cls.model_fields.items() if name not in ("type", id_field, "delta")]
+    if any(f.default is not None or f.is_required() for f in others):
+        return None
+    sample = cls.model_validate({id_field: "i", "delta": "d"})
+    dumped = sample.model_dump(mode="json", by_alias=True, exclude_none=True)
+    keys = [k for k in dumped if k not in ("type", "delta")]
+    if len(dumped) != 3 or len(keys) != 1 or dumped[keys[0]] != "i":
+        return None
+    return dumped["type"], frozenset({"type", id_field, "delta"}), keys[0], id_field
+
+
+_DELTA_EVENTS: dict[type[BaseEvent], tuple[str, frozenset[str], str, str]] = {
+    cls: fast for cls, fast in (
+        (TextMessageContentEvent, _delta_fast_path(TextMessageContentEvent, "message_id")),
+        (ToolCallArgsEvent, _delta_fast_path(ToolCallArgsEvent, "tool_call_id")),
+    ) if fast is not None}
 
 
 def text_message(text_chunks: list[str] | str, message_id: str | None = None) -> list[BaseEvent]:

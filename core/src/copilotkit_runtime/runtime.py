@@ -107,6 +107,8 @@ class Runtime:
             thread_ttl=settings.store.thread_ttl_seconds,
             record_events=settings.store.record_events,
             expose_error_details=settings.server.expose_error_details,
+            live_relay=settings.store.live_relay,
+            live_relay_interval=settings.store.live_relay_interval_seconds,
         )
         self._built = True
         return self
@@ -190,9 +192,9 @@ class Runtime:
         if not self._started:
             return
         self._started = False
-        for run in list(self.engine.active_runs.values()):
-            if run.task is not None and not run.task.done():
-                run.task.cancel()
+        # Runs still going are cancelled; they free their threads (and their relays say they
+        # ended) while the store is still open.
+        await self.engine.close()
         for result in self.plugin_manager.call_shutdown_hooks(self):
             if inspect.isawaitable(result):
                 try:

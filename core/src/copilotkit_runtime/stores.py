@@ -17,6 +17,10 @@ Semantics:
 * **Run locks** make sure one thread has at most one run at a time, across every process that
   shares the store. A lock has an expiry so a crashed process does not hold a thread forever;
   the holder renews it. :meth:`StateStore.request_stop` reaches the lease's holder wherever it is.
+* **Live relay** (optional, ``supports_live_relay``): the events of a run in progress, published
+  batch by batch by the process that runs it (:meth:`StateStore.publish_live`), can be followed
+  from any other process (:meth:`StateStore.follow_live`). Stores used by one process only need
+  not offer it: a reader in the run's own process follows the run directly.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -61,6 +65,19 @@ class StoredEvent:
     event: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class LiveBatch:
+    """Events of a live run as :meth:`StateStore.follow_live` yields them.
+
+    ``events`` are AG-UI event dicts (wire JSON); ``final`` marks the run's last batch (it may be
+    empty: a run cancelled without a terminal event). An empty, non-final batch is a keep-alive.
+    """
+
+    run_id: str
+    events: list[dict[str, Any]]
+    final: bool = False
+
+
 class RunLease(ABC):
     """The right to run on one thread, until released or expired."""
 
@@ -89,6 +106,10 @@ class StateStore(ABC):
     type_name: ClassVar[str] = ""
     #: whether ``ttl`` on :meth:`save_thread` is honoured (contract tests skip otherwise).
     supports_ttl: ClassVar[bool] = True
+    #: whether :meth:`publish_live` / :meth:`follow_live` relay live runs between processes.
+    #: Off by default: the engine then publishes nothing and readers follow only the runs of
+    #: their own process.
+    supports_live_relay: ClassVar[bool] = False
 
     def __init__(self, options: StoreOptions | None = None) -> None:
         self.options = options if options is not None else self.Options()
@@ -148,6 +169,34 @@ class StateStore(ABC):
 
         Return whether a run was holding the lock when asked.
         """
+
+    # -- live relay (optional: ``supports_live_relay``) -----------------------------------------
+
+    async def publish_live(self, thread_id: str, run_id: str, events: Sequence[dict[str, Any]],
+                           *, final: bool) -> None:
+        """Append a batch of the live run ``run_id``.
+
+        The engine calls it once per batch of the run's events, in order, from the run's start
+        (``events`` are AG-UI event dicts); ``final`` marks the last call for the run. The first
+        batch comes while the run holds the thread's lock and makes it the thread's live run
+        (replacing the previous one); the last ones may come just after the run released the
+        lock. A run that lost its lock to a newer run must not disturb that run's relay. Raise
+        :class:`~copilotkit_runtime.errors.StoreError` on failure (the engine then stops
+        relaying that run; the run itself goes on).
+        """
+
+    async def follow_live(self, thread_id: str, *, idle_timeout: float | None = None
+                          ) -> AsyncGenerator[LiveBatch, None]:
+        """The batches of the run live on ``thread_id``, from its start, as they come.
+
+        Ends after the run's final batch, or when the run is gone without one (its process
+        died). Yields nothing when no run is live on the thread (also when the last one has
+        already published its final batch). With ``idle_timeout``, an empty batch is yielded
+        after that many seconds without events (for keep-alives). Raises
+        :class:`~copilotkit_runtime.errors.StoreError` when the store fails.
+        """
+        return
+        yield  # an async generator that yields nothing
 
 
 async def update_thread(

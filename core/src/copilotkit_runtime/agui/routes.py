@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from ag_ui.core import RunAgentInput
@@ -16,6 +16,7 @@ from .. import __version__
 from ..errors import AgentNotFoundError, GuardrailBlockedError, StoreError, ThreadBusyError
 from ..middleware import RequestContext
 from ..providers import RunRequest
+from ..stores import LiveBatch
 from .sse import SSE_HEADERS, encode_dicts, encode_events, error_frame
 
 if TYPE_CHECKING:
@@ -128,24 +129,63 @@ async def run_endpoint(runtime: Runtime, agent_id: str, body: Any, context: Requ
 
 
 async def _connect(runtime: Runtime, agent: str, run_input: RunAgentInput) -> Response:
-    """The thread's stored history, then the live tail of a run still in progress."""
+    """The thread's stored history, then the live tail of a run still in progress.
+
+    A run in this process is followed directly. Otherwise, when the store relays live runs, a
+    run going on in another process is followed through the store. Its relay is looked at
+    *before* the history is read: a run saves its history before its relay says it has ended,
+    so either the history holds the run (its relay is then skipped: no duplicate) or the relay
+    still has all of it (nothing lost).
+    """
     thread_id = run_input.thread_id
-    live = runtime.engine.active_run(thread_id)
+    engine = runtime.engine
+    live = engine.active_run(thread_id)
+    remote: AsyncGenerator[LiveBatch, None] | None = None
+    first: LiveBatch | None = None
     try:
+        if live is None and engine.relays_live:
+            remote = runtime.store.follow_live(thread_id, idle_timeout=KEEPALIVE_SECONDS)
+            first = await anext(remote, None)
         history = await runtime.store.get_events(thread_id)
     except StoreError as exc:
+        if remote is not None:
+            await remote.aclose()
         return JSONResponse({"error": "Failed to connect", "message": exc.message}, status_code=500)
+    stored_runs = {stored.run_id for stored in history}
+    if remote is not None and (first is None or first.run_id in stored_runs):
+        await remote.aclose()
+        remote = None
 
     async def body() -> AsyncIterator[bytes]:
         if history:
             yield encode_dicts([stored.event for stored in history])
         if live is not None:
-            stored_runs = {stored.run_id for stored in history}
             if live.request.run_id not in stored_runs:
                 async for chunk in _follow(live):
                     yield chunk
+        elif remote is not None and first is not None:
+            async for chunk in _follow_remote(remote, first, thread_id):
+                yield chunk
 
     return _stream(body())
+
+
+async def _follow_remote(batches: AsyncGenerator[LiveBatch, None], first: LiveBatch,
+                         thread_id: str) -> AsyncIterator[bytes]:
+    """A run of another process, relayed by the store. If the store fails, the stream ends
+    (without a terminal event: the run itself goes on, and a reconnect replays it)."""
+    try:
+        batch: LiveBatch | None = first
+        while batch is not None:
+            yield encode_dicts(batch.events) if batch.events else b": keep-alive\n\n"
+            if batch.final:
+                return
+            batch = await anext(batches, None)
+    except StoreError as exc:
+        log.warning("stopped following run %s of thread %s: %s", first.run_id, thread_id,
+                    exc.message)
+    finally:
+        await batches.aclose()
 
 
 async def stop_endpoint(runtime: Runtime, agent_id: str, thread_id: str, body: Any) -> Response:

@@ -15,13 +15,17 @@ from ag_ui.core import BaseEvent, EventType
 
 from ..errors import VersionConflictError
 from ..providers import AgentProvider, RunRequest
-from ..stores import StateStore, ThreadRecord, update_thread
+from ..stores import LiveBatch, StateStore, ThreadRecord, update_thread
 from ..stream import StreamValidator
 from .runtime import run_request
 
 
 def _tid() -> str:
     return f"thread-{uuid.uuid4().hex}"
+
+
+def _ev(i: int) -> dict[str, object]:
+    return {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": f"w{i} ü"}
 
 
 async def collect_events(stream: AsyncIterator[BaseEvent]) -> list[BaseEvent]:
@@ -209,6 +213,137 @@ class StoreContract:
 
     async def test_ping(self, store: StateStore) -> None:
         await store.ping()
+
+    # -- live relay (optional) -----------------------------------------------------------------
+
+    @staticmethod
+    def _needs_live_relay(store: StateStore) -> None:
+        if not store.supports_live_relay:
+            pytest.skip("this store does not relay live runs")
+
+    @staticmethod
+    async def _follow(store: StateStore, thread_id: str) -> list[LiveBatch]:
+        return [batch async for batch in store.follow_live(thread_id) if batch.events or batch.final]
+
+    @staticmethod
+    async def _joined(store: StateStore, thread_id: str
+                      ) -> tuple[LiveBatch, asyncio.Future[list[LiveBatch]]]:
+        """Join the live run: its first batch now, the rest (a future) as it comes."""
+        follow = store.follow_live(thread_id)
+        first = await asyncio.wait_for(anext(follow), timeout=10)
+
+        async def rest() -> list[LiveBatch]:
+            try:
+                return [first, *[b async for b in follow if b.events or b.final]]
+            finally:
+                await follow.aclose()
+
+        return first, asyncio.ensure_future(rest())
+
+    async def test_live_relay_of_an_idle_thread_yields_nothing(self, store: StateStore) -> None:
+        self._needs_live_relay(store)
+        assert await self._follow(store, _tid()) == []
+
+    async def test_live_relay_follows_a_run_from_its_start_to_its_final_batch(
+            self, store: StateStore) -> None:
+        self._needs_live_relay(store)
+        tid = _tid()
+        lease = await store.acquire_run_lock(tid, "r1", 10)
+        assert lease is not None
+        await store.publish_live(tid, "r1", [_ev(0), _ev(1)], final=False)
+        await store.publish_live(tid, "r1", [_ev(2)], final=False)
+        # A follower joining mid-run gets the start, then the tail as it comes.
+        first, follower = await self._joined(store, tid)
+        assert first.run_id == "r1" and first.events[0] == _ev(0)
+        await store.publish_live(tid, "r1", [_ev(3), _ev(4)], final=False)
+        await store.publish_live(tid, "r1", [_ev(5)], final=True)
+        batches = await asyncio.wait_for(follower, timeout=10)
+        assert {b.run_id for b in batches} == {"r1"}
+        assert [e for b in batches for e in b.events] == [_ev(i) for i in range(6)]
+        assert batches[-1].final and not any(b.final for b in batches[:-1])
+        await lease.release()
+
+    async def test_live_relay_ends_with_an_empty_final_batch(self, store: StateStore) -> None:
+        self._needs_live_relay(store)
+        tid = _tid()
+        lease = await store.acquire_run_lock(tid, "r1", 10)
+        assert lease is not None
+        await store.publish_live(tid, "r1", [_ev(0)], final=False)
+        _, follower = await self._joined(store, tid)
+        await lease.release()
+        await store.publish_live(tid, "r1", [], final=True)  # a cancelled run: no terminal event
+        batches = await asyncio.wait_for(follower, timeout=10)
+        assert [e for b in batches for e in b.events] == [_ev(0)]
+        assert batches[-1].final
+
+    async def test_live_relay_of_a_finished_run_yields_nothing(self, store: StateStore) -> None:
+        self._needs_live_relay(store)
+        tid = _tid()
+        lease = await store.acquire_run_lock(tid, "r1", 10)
+        assert lease is not None
+        await store.publish_live(tid, "r1", [_ev(0)], final=False)
+        await store.publish_live(tid, "r1", [_ev(1)], final=True)
+        await lease.release()
+        assert await self._follow(store, tid) == []
+
+    async def test_live_relay_of_a_new_run_starts_afresh(self, store: StateStore) -> None:
+        self._needs_live_relay(store)
+        tid = _tid()
+        first = await store.acquire_run_lock(tid, "r1", 10)
+        assert first is not None
+        await store.publish_live(tid, "r1", [_ev(0)], final=False)
+        await store.publish_live(tid, "r1", [_ev(1)], final=True)
+        await first.release()
+        second = await store.acquire_run_lock(tid, "r2", 10)
+        assert second is not None
+        await store.publish_live(tid, "r2", [_ev(10)], final=False)
+        _, follower = await self._joined(store, tid)
+        await store.publish_live(tid, "r2", [_ev(11)], final=True)
+        batches = await asyncio.wait_for(follower, timeout=10)
+        assert {b.run_id for b in batches} == {"r2"}
+        assert [e for b in batches for e in b.events] == [_ev(10), _ev(11)]
+        await second.release()
+
+    async def test_live_relay_keeps_threads_apart(self, store: StateStore) -> None:
+        self._needs_live_relay(store)
+        one, two = _tid(), _tid()
+        lease = await store.acquire_run_lock(one, "r1", 10)
+        assert lease is not None
+        await store.publish_live(one, "r1", [_ev(0)], final=False)
+        assert await self._follow(store, two) == []
+        await store.publish_live(one, "r1", [], final=True)
+        await lease.release()
+
+    async def test_live_relay_sends_keep_alives_while_the_run_is_quiet(
+            self, store: StateStore) -> None:
+        self._needs_live_relay(store)
+        tid = _tid()
+        lease = await store.acquire_run_lock(tid, "r1", 10)
+        assert lease is not None
+        await store.publish_live(tid, "r1", [_ev(0)], final=False)
+        follow = store.follow_live(tid, idle_timeout=0.05)
+        try:
+            first = await asyncio.wait_for(anext(follow), timeout=10)
+            assert first.events == [_ev(0)]
+            quiet = await asyncio.wait_for(anext(follow), timeout=10)
+            assert (quiet.run_id, quiet.events, quiet.final) == ("r1", [], False)
+        finally:
+            await follow.aclose()
+        await store.publish_live(tid, "r1", [], final=True)
+        await lease.release()
+
+    async def test_live_relay_follower_ends_when_the_run_is_gone_without_a_final_batch(
+            self, store: StateStore) -> None:
+        """The run's process died: its lock is gone and no final batch will come."""
+        self._needs_live_relay(store)
+        tid = _tid()
+        lease = await store.acquire_run_lock(tid, "r1", 10)
+        assert lease is not None
+        await store.publish_live(tid, "r1", [_ev(0)], final=False)
+        _, follower = await self._joined(store, tid)
+        await lease.release()
+        batches = await asyncio.wait_for(follower, timeout=60)
+        assert [e for b in batches for e in b.events] == [_ev(0)]
 
 
 @pytest.mark.anyio
