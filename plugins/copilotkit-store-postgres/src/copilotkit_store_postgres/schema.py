@@ -1,0 +1,85 @@
+"""Migrations: numbered steps recorded in ``<prefix>schema_version``, applied at open under an
+advisory lock (so instances starting together migrate once), all in one transaction.
+
+Tables (``<schema>.<prefix>…``):
+
+* ``threads`` (thread_id, agent) → state, messages (jsonb), version, run_id, node_name,
+  updated_at (epoch seconds), expires_at, owner (reserved for per-owner listing);
+* ``event_seq`` thread_id → last_seq, and ``events`` (thread_id, seq) → run_id, event;
+* ``locks`` thread_id → run_id, expires_at, stop_requested;
+* ``live`` thread_id → run_id, next_n, final, updated_at and ``live_batches``
+  (thread_id, run_id, n) → events, final.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import psycopg
+
+
+def _steps(schema: str, prefix: str) -> list[list[str]]:
+    def t(name: str) -> str:
+        return f'"{schema}"."{prefix}{name}"'
+
+    def ix(name: str) -> str:
+        return f'"{prefix}{name}"'
+
+    return [
+        # 1: the initial tables
+        [
+            f"CREATE TABLE IF NOT EXISTS {t('threads')} ("
+            " thread_id text NOT NULL, agent text NOT NULL,"
+            " state jsonb NOT NULL, messages jsonb NOT NULL, version bigint NOT NULL,"
+            " run_id text, node_name text, updated_at double precision NOT NULL,"
+            " expires_at timestamptz, owner text,"
+            " PRIMARY KEY (thread_id, agent))",
+            f"CREATE INDEX IF NOT EXISTS {ix('threads_expires')} ON {t('threads')} (expires_at)"
+            " WHERE expires_at IS NOT NULL",
+            f"CREATE TABLE IF NOT EXISTS {t('event_seq')} ("
+            " thread_id text PRIMARY KEY, last_seq bigint NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {t('events')} ("
+            " thread_id text NOT NULL, seq bigint NOT NULL, run_id text NOT NULL,"
+            " event jsonb NOT NULL, PRIMARY KEY (thread_id, seq))",
+            f"CREATE TABLE IF NOT EXISTS {t('locks')} ("
+            " thread_id text PRIMARY KEY, run_id text NOT NULL,"
+            " expires_at timestamptz NOT NULL, stop_requested boolean NOT NULL DEFAULT false)",
+            f"CREATE TABLE IF NOT EXISTS {t('live')} ("
+            " thread_id text PRIMARY KEY, run_id text NOT NULL, next_n integer NOT NULL,"
+            " final boolean NOT NULL, updated_at timestamptz NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {t('live_batches')} ("
+            " thread_id text NOT NULL, run_id text NOT NULL, n integer NOT NULL,"
+            " events jsonb NOT NULL, final boolean NOT NULL,"
+            " PRIMARY KEY (thread_id, run_id, n))",
+        ],
+    ]
+
+
+SCHEMA_VERSION = 1
+
+
+async def migrate(conn: psycopg.AsyncConnection[Any], schema: str, prefix: str) -> int:
+    """Bring the tables to :data:`SCHEMA_VERSION`; return the version found before."""
+    steps = _steps(schema, prefix)
+    key = int.from_bytes(hashlib.sha1(f"{schema}.{prefix}".encode()).digest()[:8], "big",
+                         signed=True)
+    version_table = f'"{schema}"."{prefix}schema_version"'
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        await conn.execute(f"CREATE TABLE IF NOT EXISTS {version_table} (version integer NOT NULL)")
+        cur = await conn.execute(f"SELECT max(version) FROM {version_table}")
+        row = await cur.fetchone()
+        found = int(row[0]) if row and row[0] is not None else 0
+        if found > len(steps):
+            raise psycopg.errors.FeatureNotSupported(
+                f"the tables are at schema version {found}, newer than this plugin's "
+                f"{len(steps)}: upgrade copilotkit-store-postgres")
+        for number, statements in enumerate(steps, start=1):
+            if number <= found:
+                continue
+            for statement in statements:
+                await conn.execute(statement)
+            await conn.execute(f"INSERT INTO {version_table} (version) VALUES (%s)", (number,))
+    return found

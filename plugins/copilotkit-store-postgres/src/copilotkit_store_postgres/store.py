@@ -1,0 +1,683 @@
+"""The PostgreSQL store: threads, history, run locks and the live relay in one database.
+
+Several runtime instances pointed at one database behave as one:
+
+* threads are rows with a ``version`` column; a save with ``expected_version`` is a single
+  conditional ``INSERT ... ON CONFLICT`` / ``UPDATE``, so the compare-and-set holds between
+  processes;
+* history rows get their sequence numbers from a per-thread counter row, taken under its row
+  lock, so a reader's cursor never skips an event committed late;
+* a run lock is a row with an expiry measured by the server's clock (``clock_timestamp()``);
+  the holder renews it, a crashed holder's row expires and the next run takes it over;
+* a stop request sets the lock row's flag and sends ``NOTIFY``: the instance holding the run
+  hears it at once on its ``LISTEN`` connection; while that connection is down, runs poll their
+  flag, and flags are re-read after every reconnection;
+* the live relay stores every batch of a run as a row (the rows are the truth, so a follower
+  that connects late still gets the run from its start) and sends ``NOTIFY`` to wake followers;
+  a follower also re-reads every ``live_poll_interval`` seconds, so a lost notification only
+  delays it.
+
+Writes are never retried blindly (a write whose reply was lost may have been applied); reads
+are retried once after a connection error. Every failure is a ``StoreError`` naming the
+database with its password replaced by ``***``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any
+
+import psycopg
+from psycopg.rows import tuple_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from copilotkit_runtime.errors import StoreError, VersionConflictError
+from copilotkit_runtime.stores import (
+    LiveBatch,
+    LocalStopSignals,
+    RunLease,
+    StateStore,
+    StoredEvent,
+    ThreadRecord,
+)
+
+from .options import PostgresOptions, redact_url, url_password
+from .schema import migrate
+
+log = logging.getLogger("copilotkit_store_postgres")
+
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout, OSError, TimeoutError)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _jsonb(value: Any) -> Jsonb:
+    return Jsonb(value, dumps=_dumps)
+
+
+class _PostgresLease(RunLease):
+    def __init__(self, store: PostgresStore, thread_id: str, run_id: str, ttl: float,
+                 valid_until: float) -> None:
+        super().__init__(thread_id, run_id, ttl)
+        self._store = store
+        self._valid_until = valid_until
+        self._released = False
+
+    async def renew(self) -> bool:
+        """Compare-and-extend. A connection error is retried until the lease would have expired
+        anyway (it is still ours until then); after that it raises ``StoreError``."""
+        store = self._store
+        delay = 0.05
+        what = f"renew the run lock of thread '{self.thread_id}'"
+        while True:
+            sent = time.monotonic()
+            try:
+                row = await store._fetchone(store._sql["renew"],
+                                            (self.ttl, self.thread_id, self.run_id), what=what)
+            except StoreError:
+                left = self._valid_until - time.monotonic()
+                if left <= 0:
+                    raise
+                await asyncio.sleep(min(delay, left))
+                delay = min(delay * 2, 0.5)
+                continue
+            if row is not None:
+                self._valid_until = sent + self.ttl
+                return True
+            return False
+
+    async def release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        store = self._store
+        store._forget(self.thread_id, self.run_id)
+        await store._execute(store._sql["release"], (self.thread_id, self.run_id),
+                             what=f"release the run lock of thread '{self.thread_id}'")
+
+    async def wait_for_stop(self) -> None:
+        store = self._store
+        local = store._signals.event(self.thread_id, self.run_id)
+        interval = store.options.stop_poll_interval
+        while True:
+            try:
+                await asyncio.wait_for(local.wait(), timeout=interval)
+                return
+            except TimeoutError:
+                pass
+            if store._listening:
+                continue  # notifications arrive; flags are re-read after every reconnection
+            try:
+                row = await store._fetchone(store._sql["stop_flag"],
+                                            (self.thread_id, self.run_id), what="read a stop flag")
+            except StoreError:
+                continue  # renew() notices a database that stays away
+            if row is not None and row[0]:
+                return
+
+
+class PostgresStore(StateStore):
+    """Threads, history, run locks and the live relay in PostgreSQL."""
+
+    Options = PostgresOptions
+    options: PostgresOptions
+    supports_live_relay = True
+    #: how long a follower waits for a run whose lock is gone to publish its final batch
+    live_gone_grace: float = 3.0
+
+    def __init__(self, options: PostgresOptions | None = None) -> None:
+        super().__init__(options)
+        self._pool: AsyncConnectionPool | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._listening = False
+        self._closing = False
+        self._migrated = False
+        self._signals = LocalStopSignals()
+        self._local_runs: set[tuple[str, str]] = set()
+        # thread -> events set on a live-relay notification, one per follower
+        self._live_waiters: dict[str, set[asyncio.Event]] = {}
+        self._where = redact_url(self.options.url)
+        self._password = url_password(self.options.url)
+        opts = self.options
+        self._schema = opts.schema_name
+        self._prefix = opts.table_prefix
+        channel = f"{opts.schema_name}_{opts.table_prefix}signals"
+        self._channel = channel[:63]
+        self._sql = self._statements()
+
+    # -- naming --------------------------------------------------------------------------------
+
+    def _t(self, name: str) -> str:
+        return f'"{self._schema}"."{self._prefix}{name}"'
+
+    def _statements(self) -> dict[str, str]:
+        threads, events, seqs = self._t("threads"), self._t("events"), self._t("event_seq")
+        locks, live, batches = self._t("locks"), self._t("live"), self._t("live_batches")
+        alive = "(expires_at IS NULL OR expires_at > clock_timestamp())"
+        cols = "thread_id, agent, state, messages, version, run_id, node_name, updated_at, expires_at"
+        vals = ("%(t)s, %(a)s, %(state)s, %(messages)s, 1, %(run)s, %(node)s, %(now)s, "
+                "CASE WHEN %(ttl)s::float8 IS NULL THEN NULL "
+                "ELSE clock_timestamp() + make_interval(secs => %(ttl)s::float8) END")
+        sets = ("state = EXCLUDED.state, messages = EXCLUDED.messages, run_id = EXCLUDED.run_id, "
+                "node_name = EXCLUDED.node_name, updated_at = EXCLUDED.updated_at, "
+                "expires_at = EXCLUDED.expires_at")
+        expired = f"({threads}.expires_at IS NOT NULL AND {threads}.expires_at <= clock_timestamp())"
+        return {
+            "get": f"SELECT state, messages, version, run_id, node_name, updated_at FROM {threads}"
+                   f" WHERE thread_id = %s AND agent = %s AND {alive}",
+            "version": f"SELECT version FROM {threads} WHERE thread_id = %s AND agent = %s"
+                       f" AND {alive}",
+            # no expectation: write whatever is there
+            "upsert": f"INSERT INTO {threads} ({cols}) VALUES ({vals}) ON CONFLICT "
+                      f"(thread_id, agent) DO UPDATE SET {sets}, version = CASE WHEN {expired} "
+                      f"THEN 1 ELSE {threads}.version + 1 END RETURNING version",
+            # expected 0: must not exist (an expired row counts as absent)
+            "create": f"INSERT INTO {threads} ({cols}) VALUES ({vals}) ON CONFLICT "
+                      f"(thread_id, agent) DO UPDATE SET {sets}, version = 1 WHERE {expired} "
+                      "RETURNING version",
+            # expected N > 0
+            "update": f"UPDATE {threads} SET state = %(state)s, messages = %(messages)s, "
+                      "run_id = %(run)s, node_name = %(node)s, updated_at = %(now)s, "
+                      "expires_at = CASE WHEN %(ttl)s::float8 IS NULL THEN NULL ELSE "
+                      "clock_timestamp() + make_interval(secs => %(ttl)s::float8) END, "
+                      "version = version + 1 WHERE thread_id = %(t)s AND agent = %(a)s AND "
+                      f"version = %(ev)s AND {alive} RETURNING version",
+            "delete_record": f"DELETE FROM {threads} WHERE thread_id = %s AND agent = %s",
+            "delete_records": f"DELETE FROM {threads} WHERE thread_id = %s",
+            "delete_events": f"DELETE FROM {events} WHERE thread_id = %s",
+            "delete_seq": f"DELETE FROM {seqs} WHERE thread_id = %s",
+            "delete_live": f"DELETE FROM {live} WHERE thread_id = %s",
+            "delete_batches": f"DELETE FROM {batches} WHERE thread_id = %s",
+            "take_seq": f"INSERT INTO {seqs} (thread_id, last_seq) VALUES (%s, %s) ON CONFLICT "
+                        f"(thread_id) DO UPDATE SET last_seq = {seqs}.last_seq + EXCLUDED.last_seq"
+                        " RETURNING last_seq",
+            "insert_event": f"INSERT INTO {events} (thread_id, seq, run_id, event) "
+                            "VALUES (%s, %s, %s, %s)",
+            "events": f"SELECT seq, run_id, event FROM {events} WHERE thread_id = %s AND seq > %s"
+                      " ORDER BY seq LIMIT %s",
+            "acquire": f"INSERT INTO {locks} (thread_id, run_id, expires_at, stop_requested) "
+                       "VALUES (%s, %s, clock_timestamp() + make_interval(secs => %s), false) "
+                       "ON CONFLICT (thread_id) DO UPDATE SET run_id = EXCLUDED.run_id, "
+                       "expires_at = EXCLUDED.expires_at, stop_requested = false "
+                       f"WHERE {locks}.expires_at <= clock_timestamp() RETURNING run_id",
+            "renew": f"UPDATE {locks} SET expires_at = clock_timestamp() + make_interval(secs => "
+                     "%s) WHERE thread_id = %s AND run_id = %s AND expires_at > clock_timestamp()"
+                     " RETURNING run_id",
+            "release": f"DELETE FROM {locks} WHERE thread_id = %s AND run_id = %s",
+            "stop": f"UPDATE {locks} SET stop_requested = true WHERE thread_id = %(t)s AND "
+                    "expires_at > clock_timestamp() AND (%(r)s::text IS NULL OR run_id = %(r)s)"
+                    " RETURNING run_id",
+            "stop_flag": f"SELECT stop_requested FROM {locks} WHERE thread_id = %s AND "
+                         "run_id = %s",
+            "stop_flags": f"SELECT thread_id, run_id FROM {locks} WHERE stop_requested AND "
+                          "thread_id = ANY(%s)",
+            "holder": f"SELECT run_id FROM {locks} WHERE thread_id = %s AND "
+                      "expires_at > clock_timestamp()",
+            "notify": "SELECT pg_notify(%s, %s)",
+            "live_head_lock": f"SELECT run_id, next_n FROM {live} WHERE thread_id = %s FOR UPDATE",
+            "live_insert_head": f"INSERT INTO {live} (thread_id, run_id, next_n, final, "
+                                "updated_at) VALUES (%s, %s, 0, false, clock_timestamp()) "
+                                "ON CONFLICT (thread_id) DO NOTHING",
+            "live_reset": f"UPDATE {live} SET run_id = %s, next_n = 0, final = false, "
+                          "updated_at = clock_timestamp() WHERE thread_id = %s",
+            "live_advance": f"UPDATE {live} SET next_n = next_n + 1, final = %s, "
+                            "updated_at = clock_timestamp() WHERE thread_id = %s",
+            "live_batch": f"INSERT INTO {batches} (thread_id, run_id, n, events, final) "
+                          "VALUES (%s, %s, %s, %s, %s)",
+            "live_head": f"SELECT run_id, final FROM {live} WHERE thread_id = %s",
+            "live_batches": f"SELECT n, events, final FROM {batches} WHERE thread_id = %s AND "
+                            "run_id = %s AND n >= %s ORDER BY n LIMIT 512",
+            "sweep_threads": f"DELETE FROM {threads} WHERE expires_at <= clock_timestamp()",
+            "sweep_live": f"DELETE FROM {live} WHERE final AND updated_at < clock_timestamp() - "
+                          "make_interval(secs => %s) RETURNING thread_id",
+            "sweep_batches": f"DELETE FROM {batches} b WHERE NOT EXISTS (SELECT 1 FROM {live} l "
+                             "WHERE l.thread_id = b.thread_id AND l.run_id = b.run_id)",
+        }
+
+    # -- connection ----------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": self.type_name or "postgres", "url": self._where,
+                "schema": self._schema, "table_prefix": self._prefix,
+                "stop_notifications": "listening" if self._listening else "connecting",
+                "live_relay": self.supports_live_relay}
+
+    def _redact(self, text: str) -> str:
+        if self._password:
+            text = text.replace(self._password, "***")
+        return text
+
+    def _reason(self, exc: BaseException) -> str:
+        text = self._redact(str(exc).strip()).rstrip(".")
+        text = " ".join(text.split())
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+    def _error(self, what: str, exc: BaseException) -> StoreError:
+        if isinstance(exc, _CONNECTION_ERRORS):
+            return StoreError(f"PostgreSQL store at {self._where} is unavailable: {what}: "
+                              f"{self._reason(exc)}")
+        return StoreError(f"PostgreSQL store at {self._where} failed to {what}: "
+                          f"{self._reason(exc)}")
+
+    def _conninfo(self) -> str:
+        return self.options.url
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        self._closing = False
+        options = self.options
+        self._pool = AsyncConnectionPool(
+            self._conninfo(), min_size=1, max_size=options.pool_size, open=False,
+            timeout=options.pool_timeout, name="copilotkit-postgres",
+            kwargs={"autocommit": True, "connect_timeout": max(1, int(options.connect_timeout)),
+                    "application_name": "copilotkit-runtime"},
+            check=AsyncConnectionPool.check_connection, reconnect_timeout=0)
+        try:
+            await self._pool.open(wait=False)
+            await self._ensure_schema()
+        except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
+            if options.fail_fast:
+                await self.close()
+                raise StoreError(
+                    f"Cannot use the PostgreSQL store at {self._where}: {self._reason(exc)}. "
+                    "Start PostgreSQL or fix [store.postgres] url (with fail_fast = false the "
+                    "runtime starts anyway, reports not ready on /health and migrates when "
+                    "PostgreSQL comes up).") from exc
+            log.warning("PostgreSQL store at %s is unusable (%s); starting anyway "
+                        "(fail_fast = false): /health reports not ready until it is up",
+                        self._where, self._reason(exc))
+        loop = asyncio.get_running_loop()
+        self._listener = loop.create_task(self._listen(), name="copilotkit-postgres-listener")
+        self._sweeper = loop.create_task(self._sweep(), name="copilotkit-postgres-sweeper")
+
+    async def _ensure_schema(self) -> None:
+        if self._migrated:
+            return
+        assert self._pool is not None
+        async with self._pool.connection(timeout=self.options.connect_timeout) as conn:
+            await migrate(conn, self._schema, self._prefix)
+        self._migrated = True
+
+    async def close(self) -> None:
+        self._closing = True
+        for name in ("_listener", "_sweeper"):
+            task = getattr(self, name)
+            setattr(self, name, None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(task, timeout=5.0)
+        self._listening = False
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            with contextlib.suppress(Exception):
+                await pool.close(timeout=5.0)
+
+    def _get_pool(self) -> AsyncConnectionPool:
+        if self._pool is None:
+            raise StoreError("The PostgreSQL store is not open.")
+        return self._pool
+
+    async def _ready(self, what: str) -> AsyncConnectionPool:
+        pool = self._get_pool()
+        if not self._migrated:
+            try:
+                await self._ensure_schema()
+            except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
+                raise self._error(what, exc) from exc
+        return pool
+
+    async def _fetchone(self, query: str, params: Any, *, what: str,
+                        retry: bool = False) -> tuple[Any, ...] | None:
+        rows = await self._fetch(query, params, what=what, retry=retry, one=True)
+        return rows[0] if rows else None
+
+    async def _fetch(self, query: str, params: Any, *, what: str, retry: bool = False,
+                     one: bool = False) -> list[tuple[Any, ...]]:
+        pool = await self._ready(what)
+        attempts = 2 if retry else 1
+        for attempt in range(attempts):
+            try:
+                async with pool.connection() as conn:
+                    cur = await conn.execute(query, params)
+                    if cur.description is None:
+                        return []
+                    return [row] if one and (row := await cur.fetchone()) else (
+                        [] if one else list(await cur.fetchall()))
+            except _CONNECTION_ERRORS as exc:
+                if attempt + 1 >= attempts:
+                    raise self._error(what, exc) from exc
+                await asyncio.sleep(0.05)
+            except psycopg.Error as exc:
+                raise self._error(what, exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _execute(self, query: str, params: Any, *, what: str) -> None:
+        await self._fetch(query, params, what=what)
+
+    async def ping(self) -> None:
+        await self._fetch("SELECT 1", None, what="ping")
+
+    # -- threads -------------------------------------------------------------------------------
+
+    async def get_thread(self, thread_id: str, agent: str) -> ThreadRecord | None:
+        row = await self._fetchone(self._sql["get"], (thread_id, agent), retry=True,
+                                   what=f"read thread '{thread_id}'")
+        if row is None:
+            return None
+        state, messages, version, run_id, node_name, updated_at = row
+        if not isinstance(state, dict) or not isinstance(messages, list):
+            raise StoreError(f"Thread '{thread_id}' (agent '{agent}') in the PostgreSQL store at "
+                             f"{self._where} is not a valid record.")
+        return ThreadRecord(thread_id, agent, state, messages, int(version), run_id, node_name,
+                            float(updated_at or 0.0))
+
+    async def save_thread(self, record: ThreadRecord, *, expected_version: int | None = None,
+                          ttl: float | None = None) -> ThreadRecord:
+        now = time.time()
+        params = {"t": record.thread_id, "a": record.agent, "state": _jsonb(record.state),
+                  "messages": _jsonb(record.messages), "run": record.run_id,
+                  "node": record.node_name, "now": now, "ttl": float(ttl) if ttl else None,
+                  "ev": expected_version}
+        if expected_version is None:
+            query = self._sql["upsert"]
+        elif int(expected_version) <= 0:
+            query = self._sql["create"]
+        else:
+            query = self._sql["update"]
+        what = f"save thread '{record.thread_id}'"
+        row = await self._fetchone(query, params, what=what)
+        if row is None:
+            current = await self._fetchone(self._sql["version"], (record.thread_id, record.agent),
+                                           what=what)
+            raise VersionConflictError(
+                f"Thread '{record.thread_id}' (agent '{record.agent}') is at version "
+                f"{int(current[0]) if current else 0}, not {expected_version}.")
+        return record.evolve(version=int(row[0]), updated_at=now)
+
+    async def delete_thread(self, thread_id: str, agent: str | None = None) -> None:
+        what = f"delete thread '{thread_id}'"
+        if agent is not None:
+            await self._execute(self._sql["delete_record"], (thread_id, agent), what=what)
+            return
+        pool = await self._ready(what)
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                for name in ("delete_records", "delete_events", "delete_seq", "delete_live",
+                             "delete_batches"):
+                    await conn.execute(self._sql[name], (thread_id,))
+        except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
+            raise self._error(what, exc) from exc
+
+    # -- history -------------------------------------------------------------------------------
+
+    async def append_events(self, thread_id: str, run_id: str,
+                            events: Sequence[dict[str, Any]]) -> None:
+        if not events:
+            return
+        what = f"append to the history of thread '{thread_id}'"
+        pool = await self._ready(what)
+        count = len(events)
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                cur = await conn.execute(self._sql["take_seq"], (thread_id, count))
+                row = await cur.fetchone()
+                assert row is not None
+                first = int(row[0]) - count + 1
+                async with conn.cursor() as cur:
+                    await cur.executemany(self._sql["insert_event"], [
+                        (thread_id, first + i, run_id, _jsonb(event))
+                        for i, event in enumerate(events)])
+        except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
+            raise self._error(what, exc) from exc
+
+    async def get_events(self, thread_id: str, *, after: int = 0,
+                         limit: int | None = None) -> list[StoredEvent]:
+        if limit is not None and limit <= 0:
+            return []
+        rows = await self._fetch(self._sql["events"], (thread_id, int(after), limit), retry=True,
+                                 what=f"read the history of thread '{thread_id}'")
+        return [StoredEvent(int(seq), run, event) for seq, run, event in rows]
+
+    # -- run locks -----------------------------------------------------------------------------
+
+    async def acquire_run_lock(self, thread_id: str, run_id: str, ttl: float) -> RunLease | None:
+        sent = time.monotonic()
+        row = await self._fetchone(self._sql["acquire"], (thread_id, run_id, float(ttl)),
+                                   what=f"take the run lock of thread '{thread_id}'")
+        if row is None:
+            return None
+        self._local_runs.add((thread_id, run_id))
+        return _PostgresLease(self, thread_id, run_id, ttl, sent + ttl)
+
+    async def request_stop(self, thread_id: str, run_id: str | None = None) -> bool:
+        what = f"request a stop of the run on thread '{thread_id}'"
+        pool = await self._ready(what)
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                cur = await conn.execute(self._sql["stop"], {"t": thread_id, "r": run_id})
+                row = await cur.fetchone()
+                if row is None:
+                    return False
+                holder = str(row[0])
+                # delivered at commit, to every instance's LISTEN connection
+                await conn.execute(self._sql["notify"],
+                                   (self._channel, _dumps({"k": "stop", "t": thread_id,
+                                                           "r": holder})))
+        except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
+            raise self._error(what, exc) from exc
+        self._fire(thread_id, holder)
+        return True
+
+    # -- live relay ----------------------------------------------------------------------------
+
+    async def publish_live(self, thread_id: str, run_id: str, events: Sequence[dict[str, Any]],
+                           *, final: bool) -> None:
+        what = f"relay run '{run_id}' of thread '{thread_id}'"
+        pool = await self._ready(what)
+        sql = self._sql
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                await conn.execute(sql["live_insert_head"], (thread_id, run_id))
+                cur = await conn.execute(sql["live_head_lock"], (thread_id,))
+                head = await cur.fetchone()
+                assert head is not None
+                current, next_n = head
+                if current != run_id:
+                    # A new run replaces the thread's live run only while it holds the lock: a
+                    # run that lost its lock must not disturb its successor's relay.
+                    cur = await conn.execute(sql["holder"], (thread_id,))
+                    holder = await cur.fetchone()
+                    if holder is None or holder[0] != run_id:
+                        return
+                    await conn.execute(sql["delete_batches"], (thread_id,))
+                    await conn.execute(sql["live_reset"], (run_id, thread_id))
+                    next_n = 0
+                await conn.execute(sql["live_batch"], (thread_id, run_id, next_n,
+                                                       _jsonb(list(events)), final))
+                await conn.execute(sql["live_advance"], (final, thread_id))
+                await conn.execute(sql["notify"], (self._channel, _dumps(
+                    {"k": "live", "t": thread_id, "r": run_id})))
+        except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
+            raise self._error(what, exc) from exc
+
+    async def follow_live(self, thread_id: str, *, idle_timeout: float | None = None
+                          ) -> AsyncGenerator[LiveBatch, None]:
+        """The run relayed on ``thread_id``: its rows from the first batch, then each new batch
+        as a notification (or the periodic re-read) brings it, until the final batch. While
+        nothing comes, the lock row tells whether the run is still going: once it is no longer
+        the run's and nothing came for :attr:`live_gone_grace` seconds, the stream ends."""
+        what = f"follow the live run of thread '{thread_id}'"
+        head = await self._fetchone(self._sql["live_head"], (thread_id,), retry=True, what=what)
+        if head is None or head[1]:
+            return
+        run_id = str(head[0])
+        wake = asyncio.Event()
+        self._live_waiters.setdefault(thread_id, set()).add(wake)
+        loop = asyncio.get_running_loop()
+        wait = self.options.live_poll_interval
+        if idle_timeout is not None:
+            wait = min(wait, idle_timeout)
+        cursor = 0
+        quiet_since = loop.time()
+        gone_since: float | None = None
+        try:
+            while True:
+                wake.clear()
+                rows = await self._fetch(self._sql["live_batches"], (thread_id, run_id, cursor),
+                                         retry=True, what=what)
+                if rows:
+                    events: list[dict[str, Any]] = []
+                    final = False
+                    for n, batch, is_final in rows:
+                        if n != cursor:
+                            log.warning("the relay of run %s of thread %s lost batches; "
+                                        "following stops here", run_id, thread_id)
+                            if events:
+                                yield LiveBatch(run_id, events)
+                            return
+                        cursor += 1
+                        events.extend(batch)
+                        if is_final:
+                            final = True
+                            break
+                    yield LiveBatch(run_id, events, final)
+                    if final:
+                        return
+                    quiet_since, gone_since = loop.time(), None
+                    continue
+                now = loop.time()
+                holder = await self._fetchone(self._sql["holder"], (thread_id,), retry=True,
+                                              what=what)
+                if holder is not None and holder[0] == run_id:
+                    gone_since = None
+                else:
+                    # replaced by a newer run, or its process is gone
+                    head = await self._fetchone(self._sql["live_head"], (thread_id,),
+                                                retry=True, what=what)
+                    if head is None or head[0] != run_id:
+                        return
+                    if gone_since is None:
+                        gone_since = now
+                    elif now - gone_since >= self.live_gone_grace:
+                        log.info("run %s of thread %s ended without a final batch (its instance "
+                                 "went away); following stops here", run_id, thread_id)
+                        return
+                if idle_timeout is not None and now - quiet_since >= idle_timeout:
+                    quiet_since = now
+                    yield LiveBatch(run_id, [])
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=wait)
+        finally:
+            waiters = self._live_waiters.get(thread_id)
+            if waiters is not None:
+                waiters.discard(wake)
+                if not waiters:
+                    self._live_waiters.pop(thread_id, None)
+
+    # -- notifications -------------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        """``LISTEN`` for good on a connection of its own, reconnecting with backoff while the
+        database is away. After every (re)connection the stop flags of this process's runs are
+        read once and every follower re-reads, so nothing sent meanwhile is lost."""
+        delay = 0.1
+        try:
+            while not self._closing:
+                conn: psycopg.AsyncConnection[Any] | None = None
+                try:
+                    conn = await psycopg.AsyncConnection.connect(
+                        self._conninfo(), autocommit=True, row_factory=tuple_row,
+                        connect_timeout=max(1, int(self.options.connect_timeout)),
+                        application_name="copilotkit-runtime-listen")
+                    await conn.execute(f'LISTEN "{self._channel}"')
+                    if not self._migrated:
+                        with contextlib.suppress(Exception):
+                            await self._ensure_schema()
+                    await self._check_stop_flags(conn)
+                    self._wake_all_followers()
+                    if not self._listening:
+                        log.info("listening for stop requests and relay batches on %s (%s)",
+                                 self._channel, self._where)
+                    self._listening, delay = True, 0.1
+                    while not self._closing:
+                        async for notify in conn.notifies(timeout=5.0):
+                            self._dispatch(notify.payload)
+                        await conn.execute("SELECT 1")  # notice a dead connection
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if self._closing:
+                        return
+                    if self._listening:
+                        log.warning("lost the LISTEN connection to PostgreSQL at %s (%s); "
+                                    "reconnecting", self._where, self._reason(exc))
+                    self._listening = False
+                    self._wake_all_followers()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+                finally:
+                    if conn is not None:
+                        with contextlib.suppress(Exception):
+                            await asyncio.shield(conn.close())
+        finally:
+            self._listening = False
+
+    async def _check_stop_flags(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        runs = list(self._local_runs)
+        if not runs:
+            return
+        cur = await conn.execute(self._sql["stop_flags"], ([tid for tid, _ in runs],))
+        for tid, run in await cur.fetchall():
+            self._fire(tid, run)
+
+    def _dispatch(self, payload: str) -> None:
+        try:
+            message = json.loads(payload)
+            kind, thread_id = message["k"], str(message["t"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring a malformed notification on %s: %r", self._channel, payload)
+            return
+        if kind == "stop":
+            self._fire(thread_id, str(message.get("r")))
+        elif kind == "live":
+            for wake in self._live_waiters.get(thread_id, ()):
+                wake.set()
+
+    def _wake_all_followers(self) -> None:
+        for waiters in self._live_waiters.values():
+            for wake in waiters:
+                wake.set()
+
+    def _fire(self, thread_id: str, run_id: str) -> None:
+        if (thread_id, run_id) in self._local_runs:
+            self._signals.fire(thread_id, run_id)
+
+    def _forget(self, thread_id: str, run_id: str) -> None:
+        self._local_runs.discard((thread_id, run_id))
+        self._signals.discard(thread_id, run_id)
+
+    async def _sweep(self) -> None:
+        """Delete expired threads and the relay rows of runs finished long ago."""
+        while not self._closing:
+            await asyncio.sleep(self.options.sweep_interval)
+            try:
+                await self._execute(self._sql["sweep_threads"], None, what="sweep threads")
+                swept = await self._fetch(self._sql["sweep_live"],
+                                          (self.options.live_relay_linger_seconds,),
+                                          what="sweep relays")
+                if swept:
+                    await self._execute(self._sql["sweep_batches"], None, what="sweep relays")
+            except StoreError as exc:
+                log.debug("sweep skipped: %s", exc)
