@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,11 +21,11 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     if not can_run_private_server():
         pytest.skip("needs PostgreSQL on 127.0.0.1:5432, TEST_DATABASE_URL or initdb/pg_ctl")
-    server = PostgresServer(tmp_path_factory.mktemp("pg")).start()
+    server = PostgresServer().start()
     try:
         yield server.url
     finally:
-        server.stop()
+        server.close()
 
 
 @pytest.fixture
@@ -57,12 +56,12 @@ async def store(make_store: Callable[..., PostgresStore]) -> AsyncIterator[Postg
 
 
 @pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[PostgresServer]:
+def own_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of this test alone (to restart), whatever the machine has."""
     if not can_run_private_server():
         pytest.skip("needs initdb and pg_ctl")
-    server = PostgresServer(tmp_path / "pg").start()
+    server = PostgresServer().start()
     try:
         yield server
     finally:
-        server.stop("immediate")
+        server.close()

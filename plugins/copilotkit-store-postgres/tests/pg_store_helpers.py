@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,9 +57,12 @@ def shared_url() -> str | None:
 class PostgresServer:
     """A private PostgreSQL server (its own data folder and port) that a test may restart."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.data = folder / "data"
+    def __init__(self) -> None:
+        # Its own folder under /tmp (pytest's tmp_path is private to root, and PostgreSQL runs
+        # as the ``postgres`` user when the tests run as root).
+        self.folder = Path(tempfile.mkdtemp(prefix="copilotkit-pg-"))
+        self.folder.chmod(0o755)
+        self.data = self.folder / "data"
         self.port = free_port()
         self.user = "postgres"
 
@@ -95,6 +99,10 @@ class PostgresServer:
         assert PG_CTL
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             self._run(PG_CTL, "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def close(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def restart(self) -> PostgresServer:
         self.stop("immediate")

@@ -43,7 +43,7 @@ class PostgresOptions(StoreOptions):
     sweep_interval: float = Field(60.0, gt=0, description="seconds between sweeps of expired "
                                                           "threads and finished relays")
 
-    model_config = {"populate_by_name": True}
+    model_config = {"populate_by_name": True, "hide_input_in_errors": True}
 
     @field_validator("url")
     @classmethod
