@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the whole test suite from a fresh checkout: installs what it needs, then runs
-#   1. the uv workspace (core, LangGraph provider, Redis store, protocol and e2e tests);
+#   1. the uv workspace (core, LangGraph provider, Redis and PostgreSQL stores, protocol and
+#      e2e tests);
 #   2. the CrewAI provider in its own environment (it pins its own dependency versions).
 # Usage: ./scripts/test.sh [pytest args for the workspace run]
 set -euo pipefail
@@ -27,6 +28,19 @@ if ! command -v redis-server >/dev/null 2>&1; then
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq redis-server >/dev/null
   else
     echo "redis-server is missing and apt-get is not available: install Redis >= 6" >&2
+    exit 1
+  fi
+fi
+
+# PostgreSQL: the PostgreSQL store's tests use 127.0.0.1:5432 when a server answers there, else
+# start their own with initdb/pg_ctl (as the postgres user when run as root).
+if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  log "installing postgresql"
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "PostgreSQL is missing and apt-get is not available: install PostgreSQL >= 13" >&2
     exit 1
   fi
 fi
