@@ -45,8 +45,11 @@ def answers(url: str) -> bool:
 
 def shared_url() -> str | None:
     """The machine's PostgreSQL, when one answers."""
-    if os.environ.get("TEST_DATABASE_URL"):
-        return os.environ["TEST_DATABASE_URL"]
+    forced = os.environ.get("TEST_DATABASE_URL")
+    if forced == "private":
+        return None
+    if forced:
+        return forced
     for url in ("postgresql://postgres@127.0.0.1:5432/postgres",
                 f"postgresql://{os.environ.get('USER', 'postgres')}@127.0.0.1:5432/postgres"):
         if answers(url):
