@@ -3,7 +3,7 @@ advisory lock (so instances starting together migrate once), all in one transact
 
 Tables (``<schema>.<prefix>…``):
 
-* ``threads`` (thread_id, agent) → state, messages (jsonb), version, run_id, node_name,
+* ``threads`` (thread_id, agent) → state, messages (json), version, run_id, node_name,
   updated_at (epoch seconds), expires_at, owner (reserved for per-owner listing);
 * ``event_seq`` thread_id → last_seq, and ``events`` (thread_id, seq) → run_id, event;
 * ``locks`` thread_id → run_id, expires_at, stop_requested;
@@ -31,7 +31,7 @@ def _steps(schema: str, prefix: str) -> list[list[str]]:
         [
             f"CREATE TABLE IF NOT EXISTS {t('threads')} ("
             " thread_id text NOT NULL, agent text NOT NULL,"
-            " state jsonb NOT NULL, messages jsonb NOT NULL, version bigint NOT NULL,"
+            " state json NOT NULL, messages json NOT NULL, version bigint NOT NULL,"
             " run_id text, node_name text, updated_at double precision NOT NULL,"
             " expires_at timestamptz, owner text,"
             " PRIMARY KEY (thread_id, agent))",
@@ -41,7 +41,7 @@ def _steps(schema: str, prefix: str) -> list[list[str]]:
             " thread_id text PRIMARY KEY, last_seq bigint NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {t('events')} ("
             " thread_id text NOT NULL, seq bigint NOT NULL, run_id text NOT NULL,"
-            " event jsonb NOT NULL, PRIMARY KEY (thread_id, seq))",
+            " event json NOT NULL, PRIMARY KEY (thread_id, seq))",
             f"CREATE TABLE IF NOT EXISTS {t('locks')} ("
             " thread_id text PRIMARY KEY, run_id text NOT NULL,"
             " expires_at timestamptz NOT NULL, stop_requested boolean NOT NULL DEFAULT false)",
@@ -50,7 +50,7 @@ def _steps(schema: str, prefix: str) -> list[list[str]]:
             " final boolean NOT NULL, updated_at timestamptz NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {t('live_batches')} ("
             " thread_id text NOT NULL, run_id text NOT NULL, n integer NOT NULL,"
-            " events jsonb NOT NULL, final boolean NOT NULL,"
+            " events json NOT NULL, final boolean NOT NULL,"
             " PRIMARY KEY (thread_id, run_id, n))",
         ],
     ]

@@ -34,7 +34,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import tuple_row
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from copilotkit_runtime.errors import StoreError, VersionConflictError
@@ -60,8 +60,9 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _jsonb(value: Any) -> Jsonb:
-    return Jsonb(value, dumps=_dumps)
+def _json(value: Any) -> Json:
+    # ``json``, not ``jsonb``: kept as written (key order, and ``\u0000``, which jsonb refuses)
+    return Json(value, dumps=_dumps)
 
 
 class _PostgresLease(RunLease):
@@ -386,8 +387,8 @@ class PostgresStore(StateStore):
     async def save_thread(self, record: ThreadRecord, *, expected_version: int | None = None,
                           ttl: float | None = None) -> ThreadRecord:
         now = time.time()
-        params = {"t": record.thread_id, "a": record.agent, "state": _jsonb(record.state),
-                  "messages": _jsonb(record.messages), "run": record.run_id,
+        params = {"t": record.thread_id, "a": record.agent, "state": _json(record.state),
+                  "messages": _json(record.messages), "run": record.run_id,
                   "node": record.node_name, "now": now, "ttl": float(ttl) if ttl else None,
                   "ev": expected_version}
         if expected_version is None:
@@ -437,7 +438,7 @@ class PostgresStore(StateStore):
                 first = int(row[0]) - count + 1
                 async with conn.cursor() as cur:
                     await cur.executemany(self._sql["insert_event"], [
-                        (thread_id, first + i, run_id, _jsonb(event))
+                        (thread_id, first + i, run_id, _json(event))
                         for i, event in enumerate(events)])
         except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
             raise self._error(what, exc) from exc
@@ -505,7 +506,7 @@ class PostgresStore(StateStore):
                     await conn.execute(sql["live_reset"], (run_id, thread_id))
                     next_n = 0
                 await conn.execute(sql["live_batch"], (thread_id, run_id, next_n,
-                                                       _jsonb(list(events)), final))
+                                                       _json(list(events)), final))
                 await conn.execute(sql["live_advance"], (final, thread_id))
                 await conn.execute(sql["notify"], (self._channel, _dumps(
                     {"k": "live", "t": thread_id, "r": run_id})))
