@@ -29,6 +29,7 @@ import contextlib
 import json
 import logging
 import time
+import weakref
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
@@ -134,6 +135,10 @@ class PostgresStore(StateStore):
     supports_live_relay = True
     #: how long a follower waits for a run whose lock is gone to publish its final batch
     live_gone_grace: float = 3.0
+    #: a pooled connection idle for longer than this is checked before use
+    check_idle_after: float = 1.0
+    #: for this long after a connection error, every pooled connection is checked before use
+    check_after_trouble: float = 30.0
 
     def __init__(self, options: PostgresOptions | None = None) -> None:
         super().__init__(options)
@@ -147,6 +152,8 @@ class PostgresStore(StateStore):
         self._local_runs: set[tuple[str, str]] = set()
         # thread -> events set on a live-relay notification, one per follower
         self._live_waiters: dict[str, set[asyncio.Event]] = {}
+        self._idle_since: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        self._trouble_at = -1e9
         self._where = redact_url(self.options.url)
         self._password = url_password(self.options.url)
         opts = self.options
@@ -265,6 +272,7 @@ class PostgresStore(StateStore):
 
     def _error(self, what: str, exc: BaseException) -> StoreError:
         if isinstance(exc, _CONNECTION_ERRORS):
+            self._trouble_at = time.monotonic()
             return StoreError(f"PostgreSQL store at {self._where} is unavailable: {what}: "
                               f"{self._reason(exc)}")
         return StoreError(f"PostgreSQL store at {self._where} failed to {what}: "
@@ -283,7 +291,7 @@ class PostgresStore(StateStore):
             timeout=options.pool_timeout, name="copilotkit-postgres",
             kwargs={"autocommit": True, "connect_timeout": max(1, int(options.connect_timeout)),
                     "application_name": "copilotkit-runtime"},
-            check=AsyncConnectionPool.check_connection, reconnect_timeout=0)
+            check=self._check_connection, reset=self._returned, reconnect_timeout=0)
         try:
             await self._pool.open(wait=False)
             await self._ensure_schema()
@@ -301,6 +309,19 @@ class PostgresStore(StateStore):
         loop = asyncio.get_running_loop()
         self._listener = loop.create_task(self._listen(), name="copilotkit-postgres-listener")
         self._sweeper = loop.create_task(self._sweep(), name="copilotkit-postgres-sweeper")
+
+    async def _returned(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._idle_since[conn] = time.monotonic()
+
+    async def _check_connection(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Check a pooled connection before use when it may be dead: it sat idle for a while,
+        or the store saw a connection error recently (a restart breaks every idle connection).
+        Skipped for connections just returned while all is well (a round trip saved)."""
+        now = time.monotonic()
+        idle_since = self._idle_since.get(conn)
+        if (idle_since is None or now - idle_since > self.check_idle_after
+                or now - self._trouble_at < self.check_after_trouble):
+            await AsyncConnectionPool.check_connection(conn)
 
     async def _ensure_schema(self) -> None:
         if self._migrated:
@@ -357,6 +378,7 @@ class PostgresStore(StateStore):
                     return [row] if one and (row := await cur.fetchone()) else (
                         [] if one else list(await cur.fetchall()))
             except _CONNECTION_ERRORS as exc:
+                self._trouble_at = time.monotonic()
                 if attempt + 1 >= attempts:
                     raise self._error(what, exc) from exc
                 await asyncio.sleep(0.05)
@@ -625,6 +647,7 @@ class PostgresStore(StateStore):
                         log.warning("lost the LISTEN connection to PostgreSQL at %s (%s); "
                                     "reconnecting", self._where, self._reason(exc))
                     self._listening = False
+                    self._trouble_at = time.monotonic()
                     self._wake_all_followers()
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 2.0)
