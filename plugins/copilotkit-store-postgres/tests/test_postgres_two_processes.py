@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from json import loads as json_loads
@@ -227,8 +228,11 @@ def test_agui_connect_on_one_process_follows_a_live_run_on_the_other(
     assert followed[-1]["type"] == "RUN_FINISHED"
 
 
+@pytest.mark.parametrize("down_for", [0.0, 5.0], ids=["restart", "down-past-the-lease"])
 def test_postgres_restarted_mid_run_costs_at_most_that_run(
-        own_postgres: PostgresServer, tmp_path: Path) -> None:
+        own_postgres: PostgresServer, tmp_path: Path, down_for: float) -> None:
+    """Restarted at once, the run may recover; down for longer than the lease (3 s), the run
+    must end with a clear error. Either way the process lives and the thread is intact."""
     config = write_config(tmp_path / "copilotkit.toml", "restart_test", chunk_delay=0.05)
     runtime = RuntimeProcess(config, env=runtime_env(TEST_DATABASE_URL=own_postgres.url)).start()
     try:
@@ -248,7 +252,12 @@ def test_postgres_restarted_mid_run_costs_at_most_that_run(
         runner = threading.Thread(target=long_run, daemon=True)
         runner.start()
         assert started.wait(60), runtime.log()
-        own_postgres.restart()
+        if down_for:
+            own_postgres.stop("immediate")
+            time.sleep(down_for)
+            own_postgres.start()
+        else:
+            own_postgres.restart()
         runner.join(90)
         assert not runner.is_alive(), "the run hung after PostgreSQL restarted"
         assert runtime.process is not None and runtime.process.poll() is None, runtime.log()
@@ -259,6 +268,8 @@ def test_postgres_restarted_mid_run_costs_at_most_that_run(
             assert text_of(parts) == f"You said: {LONG_TEXT}"
         else:  # a clear run error naming the store
             assert "FailedResponseStatus" in str(parts) and "PostgreSQL" in str(parts), parts[-2:]
+        if down_for:
+            assert not _succeeded(parts), "a run kept going without its lock"
 
         # the thread is intact and usable once the database is back
         def next_run_works() -> list[dict[str, Any]] | None:
