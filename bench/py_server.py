@@ -36,40 +36,6 @@ from copilotkit_runtime.runtime import Runtime
 from copilotkit_runtime.server import create_app
 
 
-def patch_inline_respond() -> None:
-    """Experiment (not in the core): ``generateCopilotResponse`` answers in the request's own
-    task (one loop hop less before the first byte); only the disconnect watch is a task."""
-    import asyncio
-    import contextlib
-
-    from copilotkit_runtime.graphql import http
-
-    async def call(self, scope, receive, send):
-        me = asyncio.current_task()
-        gone = False
-
-        async def watch() -> None:
-            nonlocal gone
-            await http._wait_for_disconnect(receive)
-            gone = True
-            me.cancel()
-
-        watcher = asyncio.ensure_future(watch())
-        try:
-            await self._respond(send)
-        except asyncio.CancelledError:
-            if not gone:
-                raise
-        except OSError:
-            pass
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(BaseException):
-                await watcher
-
-    http.GenerateResponse.__call__ = call
-
-
 def build_app(tokens: int, state_every: int, loop: str, http: str,
               args: argparse.Namespace | None = None) -> FastAPI:
     overrides: dict[str, object] = {
@@ -143,8 +109,6 @@ def main() -> None:
     parser.add_argument("--no-record-events", action="store_true",
                         help="store.record_events = false")
     parser.add_argument("--thread-ttl", type=float, default=0, help="store.thread_ttl_seconds")
-    parser.add_argument("--inline-respond", action="store_true",
-                        help="experiment: answer in the request's task (one hop less)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="diagnostics: trace allocations (slow); see /bench/tracemalloc")
     args = parser.parse_args()
@@ -152,8 +116,6 @@ def main() -> None:
         import tracemalloc
 
         tracemalloc.start(1)
-    if args.inline_respond:
-        patch_inline_respond()
     app = build_app(args.tokens, args.state_every, args.loop, args.http, args)
     if not args.no_tune_gc:
         tune_gc()  # what `copilotkit-runtime serve` does by default

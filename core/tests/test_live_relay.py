@@ -7,7 +7,6 @@ Redis would (the real two-process test is in copilotkit-store-redis)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -18,7 +17,6 @@ import relay_store
 import scripted
 from ag_ui.core import EventType, TextMessageContentEvent, TextMessageStartEvent, ToolCallArgsEvent
 
-from copilotkit_runtime.agui.routes import run_endpoint
 from copilotkit_runtime.errors import StoreError
 from copilotkit_runtime.events import event_to_dict
 from copilotkit_runtime.runtime import Runtime
@@ -199,15 +197,10 @@ async def pair() -> AsyncIterator[tuple[Runtime, Runtime]]:
 
 
 async def connect(runtime: Runtime, agent: str, thread_id: str) -> AsyncIterator[dict[str, Any]]:
-    body = {"threadId": thread_id, "runId": str(uuid.uuid4()), "state": {}, "messages": [],
-            "tools": [], "context": [], "forwardedProps": {}}
-    response = await run_endpoint(runtime, agent, body, None, connect=True)
-    assert response.status_code == 200
-    async for chunk in response.body_iterator:
-        text = chunk.decode() if isinstance(chunk, bytes) else chunk
-        for frame in text.split("\n\n"):
-            if frame.startswith("data: "):
-                yield json.loads(frame[6:])
+    replay = await runtime.engine.connect(thread_id, idle_timeout=15.0)
+    async for batch in replay:
+        for event in batch:
+            yield event if isinstance(event, dict) else event_to_dict(event)
 
 
 async def finished_run(runtime: Runtime, agent: str, thread_id: str) -> None:

@@ -22,9 +22,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ag_ui.core import BaseEvent, EventType, RunErrorEvent
 
@@ -34,17 +34,55 @@ from .errors import (
     GuardrailBlockedError,
     StoreError,
     ThreadBusyError,
+    TooManyMessagesError,
     VersionConflictError,
 )
-from .events import TERMINAL_EVENT_TYPES, event_to_dict
 from .guardrails import Guardrail
 from .providers import AgentInfo, AgentProvider, RunRequest, ThreadSnapshot
 from .recorder import RunRecorder
-from .stores import RunLease, StateStore, ThreadRecord, update_thread
+from .relay import follow_remote, publish_run
+from .stores import LiveBatch, RunLease, StateStore, ThreadRecord, update_thread
 from .stream import StreamValidator, StreamViolation
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 log = logging.getLogger("copilotkit_runtime.engine")
 
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the engine runs (from ``[store]``, ``[limits]`` and ``[server]``; see
+    :meth:`from_settings`)."""
+
+    #: the guardrail type that applies a request's own rules (v1 ``cloud.guardrails``)
+    request_rules_guardrail: type[Guardrail] | None = None
+    #: seconds a run lock lasts without renewal (renewed every third of it)
+    lock_ttl: float = 30.0
+    #: seconds a saved thread is kept (``None``: forever)
+    thread_ttl: float | None = None
+    #: keep each run's compacted events (``/connect`` replays them)
+    record_events: bool = True
+    #: put the exception type and message in run errors
+    expose_error_details: bool = True
+    #: relay live runs through the store (when it can)
+    live_relay: bool = True
+    #: at most one relay write per run per this many seconds
+    live_relay_interval: float = 0.1
+    #: most messages one run request may carry
+    max_messages: int = 2_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings,
+                      request_rules_guardrail: type[Guardrail] | None = None) -> EngineOptions:
+        store = settings.store
+        return cls(request_rules_guardrail=request_rules_guardrail,
+                   lock_ttl=store.lock_ttl_seconds, thread_ttl=store.thread_ttl_seconds,
+                   record_events=store.record_events,
+                   expose_error_details=settings.server.expose_error_details,
+                   live_relay=store.live_relay,
+                   live_relay_interval=store.live_relay_interval_seconds,
+                   max_messages=settings.limits.max_messages)
 
 
 @dataclass(frozen=True)
@@ -61,32 +99,19 @@ class Engine:
         agents: Mapping[str, AgentEntry],
         store: StateStore,
         guardrails: Sequence[Guardrail] = (),
-        *,
-        request_rules_guardrail: type[Guardrail] | None = None,
-        lock_ttl: float = 30.0,
-        thread_ttl: float | None = None,
-        record_events: bool = True,
-        expose_error_details: bool = True,
-        live_relay: bool = True,
-        live_relay_interval: float = 0.1,
+        options: EngineOptions | None = None,
     ) -> None:
         self.agents = dict(agents)
         self.store = store
         self.guardrails = list(guardrails)
-        self.request_rules_guardrail = request_rules_guardrail
-        self.lock_ttl = lock_ttl
-        self.thread_ttl = thread_ttl
-        self.record_events = record_events
-        self.expose_error_details = expose_error_details
-        self.live_relay = live_relay
-        self.live_relay_interval = live_relay_interval
+        self.options = options if options is not None else EngineOptions()
         self.active_runs: dict[str, Run] = {}
         self._relays: set[asyncio.Task[None]] = set()
 
     @property
     def relays_live(self) -> bool:
         """Whether runs are relayed live through the store (and followed from it)."""
-        return self.live_relay and self.store.supports_live_relay
+        return self.options.live_relay and self.store.supports_live_relay
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -117,8 +142,9 @@ class Engine:
     async def check_input(self, request: RunRequest) -> None:
         """Apply input guardrails; raise :class:`GuardrailBlockedError` on refusal."""
         guardrails = list(self.guardrails)
-        if request.guardrail_rules and self.request_rules_guardrail is not None:
-            per_request = self.request_rules_guardrail.from_rules(request.guardrail_rules)
+        rules_type = self.options.request_rules_guardrail
+        if request.guardrail_rules and rules_type is not None:
+            per_request = rules_type.from_rules(request.guardrail_rules)
             if per_request is not None:
                 guardrails.append(per_request)
         for guardrail in guardrails:
@@ -127,13 +153,18 @@ class Engine:
                 raise GuardrailBlockedError(decision.reason, decision.guardrail or guardrail.name)
 
     async def start(self, request: RunRequest, *, detached: bool = False) -> Run:
-        """Prepare a run. Raises before streaming for: unknown agent, guardrail, busy thread.
+        """Prepare a run. Raises before streaming for: unknown agent, too many messages
+        (:class:`TooManyMessagesError`), guardrail, busy thread.
 
         ``detached``: the run goes on when its reader goes away (see :class:`Run`).
         """
         entry = self.agent(request.agent)
+        count, limit = len(request.input.messages), self.options.max_messages
+        if count > limit:
+            raise TooManyMessagesError(count, limit)
         await self.check_input(request)
-        lease = await self.store.acquire_run_lock(request.thread_id, request.run_id, self.lock_ttl)
+        lease = await self.store.acquire_run_lock(request.thread_id, request.run_id,
+                                                  self.options.lock_ttl)
         if lease is None:
             raise ThreadBusyError(request.thread_id)
         try:
@@ -154,6 +185,51 @@ class Engine:
                 yield event
         finally:
             await events.aclose()
+
+    async def connect(self, thread_id: str, *, idle_timeout: float | None = None
+                      ) -> AsyncIterator[Sequence[BaseEvent] | Sequence[dict[str, Any]]]:
+        """The thread's stored history, then the live tail of a run still in progress.
+
+        Everything that can fail before the first byte (the store) raises here; the returned
+        iterator yields batches: the history as event dicts, then the live run's events
+        (:class:`BaseEvent` objects for a run in this process, dicts for one relayed from
+        another); with ``idle_timeout``, an empty batch after that many idle seconds.
+
+        A run in this process is followed directly. Otherwise, when the store relays live
+        runs, a run going on in another process is followed through the store. Its relay is
+        looked at *before* the history is read: a run saves its history before its relay says
+        it has ended, so either the history holds the run (its relay is then skipped: no
+        duplicate) or the relay still has all of it (nothing lost).
+        """
+        live = self.active_run(thread_id)
+        remote: AsyncGenerator[LiveBatch, None] | None = None
+        first: LiveBatch | None = None
+        try:
+            if live is None and self.relays_live:
+                remote = self.store.follow_live(thread_id, idle_timeout=idle_timeout)
+                first = await anext(remote, None)
+            history = await self.store.get_events(thread_id)
+        except BaseException:
+            if remote is not None:
+                await remote.aclose()
+            raise
+        stored_runs = {stored.run_id for stored in history}
+        if remote is not None and (first is None or first.run_id in stored_runs):
+            await remote.aclose()
+            remote = None
+
+        async def replay() -> AsyncIterator[Sequence[BaseEvent] | Sequence[dict[str, Any]]]:
+            if history:
+                yield [stored.event for stored in history]
+            if live is not None:
+                if live.request.run_id not in stored_runs:
+                    async for batch in live.event_batches(idle_timeout=idle_timeout):
+                        yield batch
+            elif remote is not None and first is not None:
+                async for events in follow_remote(remote, first, thread_id):
+                    yield events
+
+        return replay()
 
     def active_run(self, thread_id: str) -> Run | None:
         """The run in progress on ``thread_id`` in this process, if any."""
@@ -185,7 +261,8 @@ class Engine:
 
     def _start_relay(self, run: Run) -> None:
         task = asyncio.get_running_loop().create_task(
-            run._relay(), name=f"copilotkit-relay-{run.request.run_id}")
+            publish_run(run, self.options.live_relay_interval),
+            name=f"copilotkit-relay-{run.request.run_id}")
         run.relay = task
         self._relays.add(task)
         task.add_done_callback(self._relays.discard)
@@ -193,7 +270,7 @@ class Engine:
     def public_error(self, exc: BaseException, agent: str) -> str:
         if isinstance(exc, CopilotKitRuntimeError):
             return exc.message
-        if self.expose_error_details:
+        if self.options.expose_error_details:
             detail = f"{type(exc).__name__}: {exc}"
             return f"Agent '{agent}' failed: {detail[:500]}"
         return f"Agent '{agent}' failed."
@@ -224,7 +301,7 @@ class Run:
         self.log: list[BaseEvent] = []
         self.closed = False
         self._wakeup = asyncio.Event()
-        self._ended = asyncio.Event()  # set with ``closed``
+        self.ended = asyncio.Event()  # set with ``closed``
         self._stopping = False
         self._lease_lost = False
         self._lease_error = ""
@@ -242,6 +319,15 @@ class Run:
             if self.engine.relays_live:
                 self.engine._start_relay(self)
 
+    async def abandon(self) -> None:
+        """The reader went away before reading anything: free the thread now (the provider
+        never started) rather than when its lock expires. Does nothing once started."""
+        if self.task is None and not self.closed:
+            self.closed = True
+            self.ended.set()
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.lease.release())
+
     async def wait(self) -> None:
         """Wait until the run has ended and its thread is saved and released."""
         self.start()
@@ -255,7 +341,7 @@ class Run:
     def _close(self) -> None:
         self.closed = True
         self._wakeup.set()
-        self._ended.set()
+        self.ended.set()
 
     async def events(self) -> AsyncGenerator[BaseEvent, None]:
         batches = self.event_batches()
@@ -310,46 +396,6 @@ class Run:
                 with contextlib.suppress(BaseException):
                     await asyncio.shield(_settle(task))
 
-    async def _relay(self) -> None:
-        """Publish the log to the store batch by batch, as it grows, ending with ``final``.
-
-        Runs beside the provider, never in its way. While one write is in flight, and for
-        ``live_relay_interval`` after it, the next events gather into the next batch: one store
-        write per batch, at most one per interval, whatever the event rate (a token stream
-        would otherwise cost a write per token). A store failure ends the relay only
-        (followers elsewhere then end early and find the run in the history once it is saved).
-        """
-        store = self.engine.store
-        interval = self.engine.live_relay_interval
-        thread_id, run_id = self.request.thread_id, self.request.run_id
-        batches = self.event_batches()
-        try:
-            async for batch in batches:
-                final = batch[-1].type in TERMINAL_EVENT_TYPES
-                await store.publish_live(thread_id, run_id, [event_to_dict(e) for e in batch],
-                                         final=final)
-                if final:
-                    return
-                if interval and not self.closed:
-                    # Let events gather, but not past the run's end: its last batch goes at
-                    # once, and the run is not kept in memory for nothing.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._ended.wait(), interval)
-            # Ended without a terminal event (cancelled): tell followers it is over.
-            await store.publish_live(thread_id, run_id, [], final=True)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            message = (exc.message if isinstance(exc, CopilotKitRuntimeError)
-                       else f"{type(exc).__name__}: {exc}")
-            log.warning("stopped relaying run %s of thread %s live: %s (the run goes on; "
-                        "other instances see it once it is saved)", run_id, thread_id, message)
-            # Followers should end now rather than wait for a run they can no longer see.
-            with contextlib.suppress(Exception):
-                await store.publish_live(thread_id, run_id, [], final=True)
-        finally:
-            await batches.aclose()
-
     def _started_input(self) -> Any:
         """The request as RUN_STARTED carries it: only the messages new to the thread."""
         known = {m.get("id") for m in self.record.messages} if self.record is not None else set()
@@ -362,7 +408,7 @@ class Run:
         input_messages = [m.model_dump(mode="json", by_alias=True, exclude_none=True)
                           for m in request.input.messages]
         recorder = RunRecorder(input_messages, request.state,
-                               record_events=self.engine.record_events)
+                               record_events=self.engine.options.record_events)
         me = asyncio.current_task()
         assert me is not None
         keeper = asyncio.get_running_loop().create_task(self._keep_lease(me))
@@ -461,14 +507,14 @@ class Run:
             )
             expected = self.record.version if self.record is not None else 0
             try:
-                await store.save_thread(record, expected_version=expected, ttl=engine.thread_ttl)
+                await store.save_thread(record, expected_version=expected, ttl=engine.options.thread_ttl)
             except VersionConflictError:
                 # We hold the thread's lock; a conflict means a write outside any run (e.g. an
                 # API edit). The run's result wins, written atomically over the latest version.
                 await update_thread(store, request.thread_id, request.agent,
                                     lambda current: record.evolve(version=current.version),
-                                    ttl=engine.thread_ttl)
-        if engine.record_events:
+                                    ttl=engine.options.thread_ttl)
+        if engine.options.record_events:
             await store.append_events(request.thread_id, request.run_id, recorder.compacted_events())
 
     async def _keep_lease(self, pump: asyncio.Task[None]) -> None:

@@ -2,7 +2,7 @@
 
 Every error carries a message written for the person who has to fix it: what went wrong, where,
 and what to do. Protocol layers map them to their own wire shapes (GraphQL error codes, HTTP
-statuses, RUN_ERROR events) via :attr:`RuntimeErrorBase.code`.
+statuses, RUN_ERROR events) via :attr:`CopilotKitRuntimeError.code`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,6 @@ class CopilotKitRuntimeError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-# Backwards-friendly alias used in docs.
-RuntimeErrorBase = CopilotKitRuntimeError
 
 
 class ConfigError(CopilotKitRuntimeError):
@@ -91,6 +87,18 @@ class InvalidRequestError(CopilotKitRuntimeError):
     """A request is malformed in a way the protocol layer could not catch."""
 
     code = "INVALID_REQUEST"
+
+
+class TooManyMessagesError(InvalidRequestError):
+    """A run request carries more messages than ``limits.max_messages``."""
+
+    code = "TOO_MANY_MESSAGES"
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"The request has {count} messages, more than the limit of {limit} "
+                         "(limits.max_messages).")
+        self.count = count
+        self.limit = limit
 
 
 class UnauthorizedError(CopilotKitRuntimeError):

@@ -20,7 +20,6 @@ Custom events understood by the protocol layers:
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -86,7 +85,6 @@ __all__ = [
     "ToolCallStartEvent",
     "event_to_dict",
     "new_id",
-    "now_ms",
     "text_message",
     "tool_call",
 ]
@@ -95,10 +93,6 @@ __all__ = [
 def new_id(prefix: str = "") -> str:
     """A fresh unique id, optionally prefixed (``msg_``, ``tc_``...)."""
     return f"{prefix}{uuid.uuid4().hex}" if prefix else str(uuid.uuid4())
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def event_to_dict(event: BaseEvent) -> dict[str, Any]:

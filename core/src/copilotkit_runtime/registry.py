@@ -73,9 +73,6 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return sorted(self._entries)
 
-    def by_plugin(self, plugin: str) -> list[str]:
-        return sorted(n for n, r in self._entries.items() if r.plugin == plugin)
-
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .config import Settings, format_validation_error, load_settings
-from .engine import AgentEntry, Engine
+from .engine import AgentEntry, Engine, EngineOptions
 from .errors import ConfigError, UnknownTypeError
 from .guardrails import Guardrail
 from .middleware import RequestMiddleware
@@ -98,18 +98,8 @@ class Runtime:
             raise ConfigError(f"default_agent: '{default}' is not a configured agent "
                               f"(configured: {', '.join(sorted(agents)) or 'none'}).")
         rules_type = self.registries.guardrails.get(settings.request_rules_guardrail)
-        self.engine = Engine(
-            agents,
-            self.store,
-            self.guardrails,
-            request_rules_guardrail=rules_type,
-            lock_ttl=settings.store.lock_ttl_seconds,
-            thread_ttl=settings.store.thread_ttl_seconds,
-            record_events=settings.store.record_events,
-            expose_error_details=settings.server.expose_error_details,
-            live_relay=settings.store.live_relay,
-            live_relay_interval=settings.store.live_relay_interval_seconds,
-        )
+        self.engine = Engine(agents, self.store, self.guardrails,
+                             EngineOptions.from_settings(settings, rules_type))
         self._built = True
         return self
 

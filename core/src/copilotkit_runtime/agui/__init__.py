@@ -15,6 +15,7 @@ what AG-UI clients expect when a page reloads. ``/stop`` ends a run early.
 
 from __future__ import annotations
 
-from .routes import handle_single_route, info, run_endpoint, stop_endpoint
+from .endpoints import AguiCall, info
+from .service import ROUTES, AguiService, Route
 
-__all__ = ["handle_single_route", "info", "run_endpoint", "stop_endpoint"]
+__all__ = ["ROUTES", "AguiCall", "AguiService", "Route", "info"]

@@ -2,7 +2,8 @@
 
 Modules, from the wire inwards:
 
-* :mod:`.http`: the transport (``handle_graphql``), run start, streaming, disconnects;
+* :mod:`.http`: the transport (:class:`GraphQLService`, built once per mounted runtime), run
+  start, streaming, disconnects;
 * :mod:`.documents`: parse + validate with limits, cached by query text;
 * :mod:`.plan`: the client's selection set as a projection plan;
 * :mod:`.encoder`: ops → multipart incremental parts (or one JSON document);
@@ -13,7 +14,7 @@ Modules, from the wire inwards:
 
 from __future__ import annotations
 
-from .http import GraphQLService, handle_graphql
+from .http import GraphQLService
 from .schema import get_schema, schema_sdl
 
-__all__ = ["GraphQLService", "get_schema", "handle_graphql", "schema_sdl"]
+__all__ = ["GraphQLService", "get_schema", "schema_sdl"]

@@ -22,7 +22,6 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
-    OperationType,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
@@ -254,6 +253,3 @@ class DocumentCache:
         return PreparedDocument(document, None, operations, fragments,
                                 _directive_variables(document))
 
-
-def is_mutation(operation: OperationDefinitionNode) -> bool:
-    return operation.operation is OperationType.MUTATION

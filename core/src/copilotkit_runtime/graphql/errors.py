@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import GraphQLError
+from starlette.responses import JSONResponse
 
-from ..errors import AgentNotFoundError, CopilotKitRuntimeError
+from ..errors import AgentNotFoundError, CopilotKitRuntimeError, UnauthorizedError
 
 
 def error_extensions(code: str, *, visibility: str = "banner", status: int = 400,
@@ -37,3 +38,25 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     if not formatted.get("extensions") and error.original_error is not None:
         formatted = {**formatted, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
     return formatted
+
+
+def error_body(message: str, code: str | None = None) -> dict[str, Any]:
+    """A whole response body with one request-level error (``data: null``)."""
+    error: dict[str, Any] = {"message": message}
+    if code:
+        error["extensions"] = {"code": code}
+    return {"data": None, "errors": [error]}
+
+
+class GraphQLWireErrors:
+    """:class:`~copilotkit_runtime.pipeline.WireErrors` for GraphQL: the shape the client
+    shows (``errors[].message`` and ``extensions.code``)."""
+
+    def bad_request(self, message: str, status: int = 400, code: str = "BAD_REQUEST") -> JSONResponse:
+        return JSONResponse(error_body(message, code), status_code=status)
+
+    def unauthorized(self, exc: UnauthorizedError) -> JSONResponse:
+        return JSONResponse(error_body(exc.message, exc.code), status_code=exc.status_code)
+
+
+GRAPHQL_ERRORS = GraphQLWireErrors()

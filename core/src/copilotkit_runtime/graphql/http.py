@@ -14,16 +14,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import inspect
 import logging
-import weakref
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import Response
 from graphql import (
     REMOVE,
     DirectiveNode,
@@ -36,13 +31,16 @@ from graphql import (
     visit,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
-from starlette.types import Receive, Scope, Send
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
 
 from ..errors import (
     AgentNotFoundError,
     CopilotKitRuntimeError,
     GuardrailBlockedError,
     InvalidRequestError,
+    TooManyMessagesError,
 )
 from ..middleware import RequestContext
 from .convert import action_names
@@ -66,6 +64,7 @@ log = logging.getLogger("copilotkit_runtime.graphql")
 MAX_PLANS_PER_DOCUMENT = 16
 _JSON = "application/json; charset=utf-8"
 _GRAPHQL_JSON = "application/graphql-response+json; charset=utf-8"
+_NO_CACHE = {"cache-control": "no-cache"}
 
 
 class GraphQLService:
@@ -103,7 +102,8 @@ class GraphQLService:
             if request.method != "POST":
                 return _json({"errors": [request_error("Mutations must be sent with POST.")]},
                              405, json_type)
-            return self._generate(request, prepared, operation, variables or {}, context, json_type)
+            return await self._generate(request, prepared, operation, variables or {}, context,
+                                        json_type)
         return await self._query(prepared, name, variables, context, json_type)
 
     # -- queries -------------------------------------------------------------------------------
@@ -128,12 +128,9 @@ class GraphQLService:
 
     # -- generateCopilotResponse ---------------------------------------------------------------
 
-    def _generate(self, request: Request, prepared: PreparedDocument, operation: Any,
-                  variables: dict[str, Any], context: RequestContext, json_type: str) -> Response:
-        raw_messages = (variables.get("data") or {}).get("messages") \
-            if isinstance(variables.get("data"), dict) else None
-        if isinstance(raw_messages, list) and len(raw_messages) > self.limits.max_messages:
-            return _too_many_messages(len(raw_messages), self.limits.max_messages, json_type)
+    async def _generate(self, request: Request, prepared: PreparedDocument, operation: Any,
+                        variables: dict[str, Any], context: RequestContext, json_type: str
+                        ) -> Response:
         coerced = get_variable_values(self.schema, operation.variable_definitions or (), variables,
                                       max_errors=20)
         if isinstance(coerced, list):
@@ -148,12 +145,10 @@ class GraphQLService:
             args = get_argument_values(self.generate_field, field_node, coerced)
         except GraphQLError as exc:
             return _errors([exc], json_type)
-        data = args["data"]
-        if len(data.get("messages") or ()) > self.limits.max_messages:
-            return _too_many_messages(len(data["messages"]), self.limits.max_messages, json_type)
         live = plan[0].live and "multipart/mixed" in request.headers.get("accept", "")
-        return GenerateResponse(self.runtime, plan[0], data, args.get("properties"), context,
-                                live=live, json_type=json_type)
+        answer = GenerateAnswer(self.runtime, plan[0], args["data"], args.get("properties"),
+                                context, live=live, json_type=json_type)
+        return await answer.start()
 
     def _plan(self, prepared: PreparedDocument, operation: Any, variables: VariableValues
               ) -> tuple[ResponsePlan, list[Any]] | str | None:
@@ -191,14 +186,14 @@ def _errors(errors: list[GraphQLError], media_type: str) -> Response:
     return _json({"errors": [format_error(e) for e in errors]}, 200, media_type)
 
 
-def _too_many_messages(count: int, limit: int, media_type: str) -> Response:
-    return _json({"errors": [request_error(
-        f"The request has {count} messages, more than the limit of {limit} "
-        f"(limits.max_messages).", "TOO_MANY_MESSAGES")]}, 200, media_type)
+class GenerateAnswer:
+    """One ``generateCopilotResponse``: the run is started here, in the handler, so every
+    refusal is answered before any byte is sent; then the response streams the run.
 
-
-class GenerateResponse(Response):
-    """Runs ``generateCopilotResponse`` and writes its answer, watching the connection."""
+    The response is a :class:`StreamingResponse`, which watches the connection: a client that
+    goes away cancels the stream, which closes the run's reader, which cancels the run (GraphQL
+    runs are not detached) and frees the thread.
+    """
 
     def __init__(self, runtime: Any, plan: ResponsePlan, data: dict[str, Any],
                  properties: dict[str, Any] | None, context: RequestContext, *, live: bool,
@@ -210,68 +205,40 @@ class GenerateResponse(Response):
         self.context = context
         self.live = live
         self.json_type = json_type
-        self.status_code = 200
-        self.background = None
-        self.headers_sent = False
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        respond = asyncio.ensure_future(self._respond(send))
-        watch = asyncio.ensure_future(_wait_for_disconnect(receive))
-        try:
-            await asyncio.wait({respond, watch}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            watch.cancel()
-            if not respond.done():
-                respond.cancel()  # the client went away: this cancels the run
-                with contextlib.suppress(BaseException):
-                    await asyncio.wait({respond})
-        if not respond.cancelled() and respond.exception() is not None:
-            exc = respond.exception()
-            if isinstance(exc, OSError):
-                log.debug("client went away: %s", exc)
-            else:
-                raise exc  # type: ignore[misc]
-
-    # -- the answer ----------------------------------------------------------------------------
-
-    async def _respond(self, send: Send) -> None:
+    async def start(self) -> Response:
         runtime, data = self.runtime, self.data
         thread_id = data.get("threadId")
         agent = requested_agent(data) or runtime.settings.effective_default_agent()
         if agent is None:
-            await self._failed(send, thread_id, unknown_failure(
+            return self._failed(thread_id, unknown_failure(
                 "No agent to run: the request names none (agentSession) and no default agent is "
                 "configured. Set default_agent in copilotkit.toml, or configure exactly one agent.",
                 "CONFIGURATION_ERROR"))
-            return
         try:
             run_request = build_run_request(data, self.properties, agent=agent,
                                             principal=self.context.principal)
         except (InvalidRequestError, ValueError) as exc:  # pydantic's ValidationError too
             message = exc.message if isinstance(exc, InvalidRequestError) else \
                 f"The request cannot be run: {exc}"[:1000]
-            await self._send_json({"errors": [{"message": message,
-                                              "extensions": error_extensions("INVALID_REQUEST")}],
-                                   "data": None}, send)
-            return
+            return self._json({"errors": [{"message": message,
+                                           "extensions": error_extensions("INVALID_REQUEST")}],
+                               "data": None})
         thread_id = run_request.thread_id
         try:
             run = await runtime.engine.start(run_request)
         except AgentNotFoundError as exc:
-            await self._send_json({"errors": [format_error(agent_not_found_error(exc))],
-                                   "data": None}, send)
-            return
+            return self._json({"errors": [format_error(agent_not_found_error(exc))], "data": None})
+        except TooManyMessagesError as exc:
+            return self._json({"errors": [request_error(exc.message, exc.code)]})
         except GuardrailBlockedError as exc:
-            await self._failed(send, thread_id, guardrail_failure(exc.reason))
-            return
+            return self._failed(thread_id, guardrail_failure(exc.reason))
         except CopilotKitRuntimeError as exc:  # a busy thread, a store that is down, ...
-            await self._failed(send, thread_id, unknown_failure(exc.message, exc.code))
-            return
+            return self._failed(thread_id, unknown_failure(exc.message, exc.code))
         except Exception as exc:
             log.exception("could not start a run of agent %s", agent)
-            await self._failed(send, thread_id, unknown_failure(
+            return self._failed(thread_id, unknown_failure(
                 f"The run could not start: {type(exc).__name__}: {exc}"[:500]))
-            return
 
         request = run.request
         translator = Translator(
@@ -280,27 +247,25 @@ class GenerateResponse(Response):
             emit_state=requested_agent(data) is not None,
             action_names=_action_names(data))
         root_value = self._root_value(request.thread_id)
-        try:
-            if self.live:
-                await self._stream(send, run, translator, MultipartEncoder(self.plan, root_value))
-            else:
-                await self._buffer(send, run, translator, BufferedEncoder(self.plan, root_value))
-        finally:
-            if run.task is None:
-                # We went away before reading any event (the provider never started):
-                # free the thread now rather than when its lock expires.
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(run.lease.release())
+        # If the client goes away before the stream starts, the run never starts: free the
+        # thread at once (after a normal answer this does nothing).
+        abandon = BackgroundTask(run.abandon)
+        if self.live:
+            return StreamingResponse(
+                self._stream(run, translator, MultipartEncoder(self.plan, root_value)),
+                media_type=CONTENT_TYPE, headers=_NO_CACHE, background=abandon)
+        return StreamingResponse(
+            self._buffer(run, translator, BufferedEncoder(self.plan, root_value)),
+            media_type=self.json_type, headers=_NO_CACHE, background=abandon)
 
     def _root_value(self, thread_id: str | None) -> dict[str, Any]:
         return {"__typename": "CopilotResponse", "threadId": thread_id or "",
                 "runId": self.data.get("runId"), "extensions": None, "messages": [],
                 "metaEvents": [], "status": None}
 
-    async def _stream(self, send: Send, run: Any, translator: Translator,
-                      encoder: MultipartEncoder) -> None:
-        await self._start(send, CONTENT_TYPE)
-        await send({"type": "http.response.body", "body": encoder.start(), "more_body": True})
+    async def _stream(self, run: Any, translator: Translator,
+                      encoder: MultipartEncoder) -> AsyncIterator[bytes]:
+        yield encoder.start()
         tail = b""
         batches = run.event_batches()
         try:
@@ -312,11 +277,9 @@ class GenerateResponse(Response):
                         # follow-up request (e.g. after a frontend action) finds it free.
                         tail += chunk
                     elif chunk:
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                        yield chunk
             finally:
                 await batches.aclose()
-        except OSError:
-            raise  # the client went away while we wrote
         except Exception:
             if encoder.finished:
                 raise
@@ -330,10 +293,10 @@ class GenerateResponse(Response):
                         b'\r\n\r\n{"hasNext":false}\r\n-----\r\n'
         if not encoder.finished and not tail:
             tail = encoder.encode(translator.fail(unknown_failure("The run ended without a result.")))
-        await send({"type": "http.response.body", "body": tail, "more_body": False})
+        yield tail
 
-    async def _buffer(self, send: Send, run: Any, translator: Translator,
-                      encoder: BufferedEncoder) -> None:
+    async def _buffer(self, run: Any, translator: Translator,
+                      encoder: BufferedEncoder) -> AsyncIterator[bytes]:
         batches = run.event_batches()
         try:
             async for batch in batches:
@@ -342,56 +305,23 @@ class GenerateResponse(Response):
             await batches.aclose()
         if not encoder.finished:
             encoder.feed(translator.fail(unknown_failure("The run ended without a result.")))
-        await self._send_body(send, encoder.result(), self.json_type)
+        yield encoder.result()
 
-    async def _failed(self, send: Send, thread_id: str | None, status: dict[str, Any]) -> None:
+    def _failed(self, thread_id: str | None, status: dict[str, Any]) -> Response:
         """A response that ends at once with ``status`` (no run happened)."""
         root_value = self._root_value(thread_id)
         translator_ops: list[tuple[Any, ...]] = [(OP_DONE, status)]
         if self.live:
             encoder = MultipartEncoder(self.plan, root_value)
             body = encoder.start() + encoder.encode(translator_ops)
-            await self._start(send, CONTENT_TYPE)
-            await send({"type": "http.response.body", "body": body, "more_body": False})
-        else:
-            buffered = BufferedEncoder(self.plan, root_value)
-            buffered.feed(translator_ops)
-            await self._send_body(send, buffered.result(), self.json_type)
+            return Response(body, media_type=CONTENT_TYPE, headers=_NO_CACHE)
+        buffered = BufferedEncoder(self.plan, root_value)
+        buffered.feed(translator_ops)
+        return Response(buffered.result(), media_type=self.json_type, headers=_NO_CACHE)
 
-    async def _start(self, send: Send, content_type: str, length: int | None = None) -> None:
-        headers = [(b"content-type", content_type.encode("latin-1")),
-                   (b"cache-control", b"no-cache")]
-        if length is not None:
-            headers.append((b"content-length", str(length).encode("latin-1")))
-        self.headers_sent = True
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-
-    async def _send_body(self, send: Send, body: bytes, content_type: str) -> None:
-        await self._start(send, content_type, len(body))
-        await send({"type": "http.response.body", "body": body, "more_body": False})
-
-    async def _send_json(self, payload: Any, send: Send) -> None:
-        await self._send_body(send, dumps(payload).encode("utf-8"), self.json_type)
+    def _json(self, payload: Any) -> Response:
+        return _json(payload, 200, self.json_type)
 
 
 def _action_names(data: Mapping[str, Any]) -> dict[str, str]:
     return action_names(data.get("messages") or ())
-
-
-async def _wait_for_disconnect(receive: Receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
-
-
-_services: weakref.WeakKeyDictionary[Any, GraphQLService] = weakref.WeakKeyDictionary()
-
-
-async def handle_graphql(runtime: Any, request: Request, body: dict[str, Any],
-                         context: RequestContext) -> Response:
-    """Answer one GraphQL request (``POST {base}`` with a ``query``) for ``runtime``."""
-    service = _services.get(runtime)
-    if service is None:
-        service = _services[runtime] = GraphQLService(runtime)
-    return await service.handle(request, body, context)

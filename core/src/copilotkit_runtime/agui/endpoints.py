@@ -1,0 +1,205 @@
+"""The AG-UI endpoints: each a function of an :class:`AguiCall`, whichever way it arrived
+(a multi-route path or the single-route envelope; :mod:`.service` holds the table)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ag_ui.core import BaseEvent, RunAgentInput
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from .. import __version__
+from ..errors import (
+    AgentNotFoundError,
+    GuardrailBlockedError,
+    StoreError,
+    ThreadBusyError,
+    TooManyMessagesError,
+)
+from ..middleware import RequestContext
+from ..providers import RunRequest
+from . import errors
+from .sse import SSE_HEADERS, encode_dicts, encode_events, error_frame
+
+if TYPE_CHECKING:
+    from ..engine import Run
+    from ..runtime import Runtime
+
+log = logging.getLogger("copilotkit_runtime.agui")
+
+DEFAULT_AGENT_ID = "default"
+KEEPALIVE_SECONDS = 15.0
+KEEPALIVE = b": keep-alive\n\n"
+
+
+@dataclass
+class AguiCall:
+    """One AG-UI request, protocol-neutral: path (or envelope) parameters and the JSON body."""
+
+    runtime: Runtime
+    context: RequestContext
+    params: dict[str, str] = field(default_factory=dict)
+    #: the parsed JSON body (``None`` when there is none, or for ``raw`` routes over HTTP)
+    body: Any = None
+    #: how the request arrived: ``"multi"`` (a path) or ``"single"`` (the envelope)
+    via: str = "multi"
+
+    @property
+    def request(self) -> Request:
+        return self.context.request
+
+
+def info(runtime: Runtime) -> dict[str, Any]:
+    """What ``GET {base}/info`` answers: the agents and the features this server offers."""
+    agents = {
+        a.name: {"name": a.name, "description": a.description or a.name,
+                 "className": a.provider or "Agent"}
+        for a in runtime.engine.agent_infos()
+    }
+    default = runtime.settings.effective_default_agent()
+    if DEFAULT_AGENT_ID not in agents and default in agents:
+        # The stock chat components talk to the agent "default".
+        agents[DEFAULT_AGENT_ID] = {**agents[default], "name": DEFAULT_AGENT_ID}
+    return {
+        "version": __version__,
+        "agents": agents,
+        "audioFileTranscriptionEnabled": False,
+        "mode": "sse",
+        "threadEndpoints": {"list": False, "inspect": False, "mutations": False,
+                            "realtimeMetadata": False},
+        "suggestions": False,
+        "a2uiEnabled": False,
+        "openGenerativeUIEnabled": False,
+        "telemetryDisabled": True,
+    }
+
+
+def resolve_agent(runtime: Runtime, agent_id: str) -> str | None:
+    if agent_id in runtime.engine.agents:
+        return agent_id
+    if agent_id == DEFAULT_AGENT_ID:
+        default = runtime.settings.effective_default_agent()
+        if default in runtime.engine.agents:
+            return default
+    return None
+
+
+def parse_input(body: Any) -> RunAgentInput | JSONResponse:
+    if not isinstance(body, dict):
+        return errors.invalid_body("the body must be a RunAgentInput JSON object")
+    try:
+        return RunAgentInput.model_validate(body)
+    except ValidationError as exc:
+        return errors.validation_failed(exc)
+
+
+def stream(body: AsyncIterator[bytes]) -> StreamingResponse:
+    return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+def encode_batch(batch: Sequence[BaseEvent] | Sequence[dict[str, Any]]) -> bytes:
+    if not batch:
+        return KEEPALIVE
+    if isinstance(batch[0], dict):
+        return encode_dicts(batch)  # type: ignore[arg-type]
+    return encode_events(batch)  # type: ignore[arg-type]
+
+
+async def _follow(run: Run) -> AsyncIterator[bytes]:
+    async for batch in run.event_batches(idle_timeout=KEEPALIVE_SECONDS):
+        yield encode_events(batch) if batch else KEEPALIVE
+
+
+# -- endpoints ---------------------------------------------------------------------------------
+
+async def info_endpoint(call: AguiCall) -> Response:
+    return JSONResponse(info(call.runtime))
+
+
+async def run_endpoint(call: AguiCall) -> Response:
+    runtime = call.runtime
+    agent_id = call.params["agentId"]
+    agent = resolve_agent(runtime, agent_id)
+    if agent is None:
+        return errors.agent_not_found(agent_id)
+    run_input = parse_input(call.body)
+    if isinstance(run_input, JSONResponse):
+        return run_input
+    props = run_input.forwarded_props
+    request = RunRequest(agent=agent, input=run_input, protocol="agui",
+                         principal=call.context.principal,
+                         properties=dict(props) if isinstance(props, dict) else {})
+    try:
+        run = await runtime.engine.start(request, detached=True)
+    except AgentNotFoundError:
+        return errors.agent_not_found(agent_id)
+    except TooManyMessagesError as exc:
+        return errors.invalid_body(f"more than {exc.limit} messages")
+    except ThreadBusyError as exc:
+        return errors.thread_busy(exc.message)
+    except GuardrailBlockedError as exc:
+        frame = error_frame(exc.message, exc.code)
+
+        async def blocked() -> AsyncIterator[bytes]:
+            yield frame
+
+        return stream(blocked())
+    except StoreError as exc:
+        log.exception("could not start a run")
+        return errors.server_error("Failed to run agent", exc.message)
+    return stream(_follow(run))
+
+
+async def connect_endpoint(call: AguiCall) -> Response:
+    """The thread's stored history, then the live tail of a run still in progress (the
+    engine's :meth:`~copilotkit_runtime.engine.Engine.connect`)."""
+    runtime = call.runtime
+    agent_id = call.params["agentId"]
+    if resolve_agent(runtime, agent_id) is None:
+        return errors.agent_not_found(agent_id)
+    run_input = parse_input(call.body)
+    if isinstance(run_input, JSONResponse):
+        return run_input
+    try:
+        replay = await runtime.engine.connect(run_input.thread_id, idle_timeout=KEEPALIVE_SECONDS)
+    except StoreError as exc:
+        return errors.server_error("Failed to connect", exc.message)
+
+    async def body() -> AsyncIterator[bytes]:
+        async for batch in replay:
+            yield encode_batch(batch)
+
+    return stream(body())
+
+
+async def stop_endpoint(call: AguiCall) -> Response:
+    runtime = call.runtime
+    agent_id, thread_id = call.params["agentId"], call.params["threadId"]
+    if resolve_agent(runtime, agent_id) is None:
+        return errors.agent_not_found(agent_id)
+    body = call.body
+    run_id = None
+    if body not in (None, {}):
+        if not isinstance(body, dict) or set(body) - {"runId"}:
+            return errors.error_response("Invalid stop request")
+        run_id = body.get("runId")
+        if not isinstance(run_id, str) or not run_id:
+            return errors.error_response("Invalid runId")
+    active = runtime.engine.active_run(thread_id)
+    try:
+        stopped = await runtime.engine.stop(thread_id, run_id)
+    except StoreError as exc:
+        return errors.server_error("Failed to stop agent", exc.message)
+    if stopped:
+        return JSONResponse({"stopped": True, "threadId": thread_id,
+                             "runId": run_id or (active.request.run_id if active else None)})
+    if run_id is not None and active is not None:
+        message = f"Run '{run_id}' is not the active run for thread '{thread_id}'."
+    else:
+        message = f"No active run for thread '{thread_id}'."
+    return JSONResponse({"stopped": False, "message": message})

@@ -1,0 +1,127 @@
+"""The request pipeline: what every protocol request goes through, in one place.
+
+For each request to a protocol route (GraphQL, AG-UI multi-route and single-route, whatever
+the HTTP method)::
+
+    read the body (bounded) and parse it (JSON)
+        →  authenticate  →  before_request  →  the protocol's handler  →  after_request(status)
+
+in that order, always. Each protocol says how its errors look on the wire through a
+:class:`WireErrors` (a GraphQL client needs a GraphQL-shaped error, an AG-UI client a JSON
+``{"error", "message"}``), so a refusal is understood by the client that made the request.
+
+The body is read first, on every route, because ``POST {base}`` carries both protocols and
+only its body says which (and so which shape a refusal must have). Reading is bounded by
+``limits.max_body_bytes``; a body that is too large or not JSON is answered at once (400/413),
+before any middleware runs. Every request that gets past that meets the middleware, and
+``after_request`` sees every response from then on, refusals included.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .errors import UnauthorizedError
+from .middleware import RequestContext
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+__all__ = ["BadRequest", "Pipeline", "WireErrors", "parse_json"]
+
+
+class WireErrors(Protocol):
+    """How one protocol answers a request it refuses before its handler runs."""
+
+    def bad_request(self, message: str, status: int = 400, code: str = "BAD_REQUEST") -> Response:
+        """Malformed input: not JSON, too large (413), the wrong shape."""
+
+    def unauthorized(self, exc: UnauthorizedError) -> Response:
+        """Middleware refused the request (401, or the status the middleware gave)."""
+
+
+class BadRequest(Exception):
+    """The request body cannot be used: ``status`` and a message for the client."""
+
+    def __init__(self, message: str, status: int = 400, code: str = "BAD_REQUEST") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+def parse_json(raw: bytes, what: str = "Request body") -> Any:
+    """``raw`` as JSON, or :class:`BadRequest` saying why not (never a 500).
+
+    Deeply nested documents are refused like any other malformed input: the parser's
+    ``RecursionError`` would otherwise escape as a server error.
+    """
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise BadRequest(f"{what} is nested too deeply to be parsed.") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"{what} is not valid JSON: {exc}") from None
+
+
+Handler = Callable[[RequestContext], Awaitable[Response]]
+
+
+class Pipeline:
+    """Runs requests through the runtime's middleware. One per mounted runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.limit = runtime.settings.limits.max_body_bytes
+
+    async def read_body(self, request: Request) -> bytes:
+        """The whole body, or :class:`BadRequest` (413) past ``limits.max_body_bytes``."""
+        limit = self.limit
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise self._too_large()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise self._too_large()
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def read_json(self, request: Request, *, optional: bool = False) -> Any:
+        """The body parsed as JSON. With ``optional``, an empty body is ``None``."""
+        raw = await self.read_body(request)
+        if optional and not raw.strip():
+            return None
+        return parse_json(raw)
+
+    def _too_large(self) -> BadRequest:
+        return BadRequest(f"Request body is larger than the limit of {self.limit} bytes.", 413,
+                          "PAYLOAD_TOO_LARGE")
+
+    async def run(self, context: RequestContext, handler: Handler, errors: WireErrors) -> Response:
+        """Authenticate, ``before_request``, ``handler``, ``after_request``: for every route."""
+        middleware = self.runtime.middleware
+        try:
+            for item in middleware:
+                principal = await item.authenticate(context)
+                if principal is not None:
+                    context.principal = principal
+            for item in middleware:
+                await item.before_request(context)
+        except UnauthorizedError as exc:
+            response = errors.unauthorized(exc)
+        else:
+            try:
+                response = await handler(context)
+            except BadRequest as exc:
+                response = errors.bad_request(exc.message, exc.status, exc.code)
+        for item in middleware:
+            await item.after_request(context, response.status_code)
+        return response
