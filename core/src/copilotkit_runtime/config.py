@@ -75,6 +75,7 @@ class LimitSettings(_Strict):
     max_aliases: int = Field(30, ge=0, description="most aliases in one GraphQL document")
     max_query_tokens: int = Field(5_000, gt=0, description="most tokens in one GraphQL document")
     max_messages: int = Field(2_000, gt=0, description="most messages in one run request")
+    max_audio_bytes: int = Field(25_000_000, gt=0, description="largest audio file /transcribe takes")
 
 
 class ServerSettings(_Strict):
@@ -144,6 +145,16 @@ class AgentSettings(BaseModel):
         return dict(self.model_extra or {})
 
 
+class ActionSettings(_Strict):
+    """``[actions.NAME]``: a backend action the LLM agents may call."""
+
+    handler: str = Field(description="'package.module:function' or 'file.py:function'")
+    description: str | None = Field(None, description="default: the function's docstring")
+    parameters: dict[str, Any] | None = Field(
+        None, description="JSON schema of the arguments (default: from the type hints)")
+    timeout: float | None = Field(None, gt=0, description="seconds one call may take")
+
+
 class GuardrailSettings(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -163,6 +174,7 @@ class Settings(_Strict):
                                                        description="A demo agent that needs no LLM")}
     )
     guardrails: dict[str, GuardrailSettings] = Field(default_factory=dict)
+    actions: dict[str, ActionSettings] = Field(default_factory=dict)
     request_rules_guardrail: str = Field(
         "topics", description="guardrail type that applies per-request client rules"
     )
@@ -183,6 +195,21 @@ class Settings(_Strict):
             if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
                 raise ValueError(f"agent name '{name}' may only use letters, digits, '_', '-' and '.'")
         return agents
+
+    @field_validator("actions")
+    @classmethod
+    def _action_names(cls, actions: dict[str, ActionSettings]) -> dict[str, ActionSettings]:
+        for name in actions:
+            # What every model API accepts as a tool name.
+            if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", name):
+                raise ValueError(f"action name '{name}' may only use letters, digits, '_' and '-' "
+                                 "(at most 64)")
+        return actions
+
+    @property
+    def agents_configured(self) -> bool:
+        """Whether the config (file or environment) names agents, rather than the defaults."""
+        return "agents" in self.model_fields_set
 
     def resolve_path(self, value: str | Path) -> Path:
         path = Path(value).expanduser()

@@ -186,6 +186,43 @@ class Engine:
         finally:
             await events.aclose()
 
+    async def ephemeral(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
+        """A run that belongs to no thread: no lock, nothing stored, nothing relayed (v2
+        ``/suggest``). Checks as :meth:`start` does, before the first event (raising the same
+        errors); the stream is validated and completed like any run's, and a failing
+        provider ends it with ``RUN_ERROR``."""
+        entry = self.agent(request.agent)
+        count, limit = len(request.input.messages), self.options.max_messages
+        if count > limit:
+            raise TooManyMessagesError(count, limit)
+        await self.check_input(request)
+        return self._ephemeral(entry, request)
+
+    async def _ephemeral(self, entry: AgentEntry, request: RunRequest
+                         ) -> AsyncGenerator[BaseEvent, None]:
+        validator = StreamValidator(request.thread_id, request.run_id, request.input)
+        agen: Any = entry.provider.run(request)
+        try:
+            tail: list[BaseEvent] = []
+            try:
+                async for event in agen:
+                    for out in validator.feed(event):
+                        yield out
+                    if validator.finished:
+                        return
+                tail = validator.finish()
+            except StreamViolation as exc:
+                tail = validator.fail(f"Agent '{request.agent}' produced an invalid event "
+                                      f"stream: {exc}", "INVALID_EVENT_STREAM")
+            except Exception as exc:
+                log.exception("agent %s failed in ephemeral run %s", request.agent, request.run_id)
+                tail = validator.fail(self.public_error(exc, request.agent), "AGENT_ERROR")
+            for out in tail:
+                yield out
+        finally:
+            with contextlib.suppress(BaseException):
+                await agen.aclose()
+
     async def connect(self, thread_id: str, *, idle_timeout: float | None = None
                       ) -> AsyncIterator[Sequence[BaseEvent] | Sequence[dict[str, Any]]]:
         """The thread's stored history, then the live tail of a run still in progress.

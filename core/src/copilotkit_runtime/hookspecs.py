@@ -15,6 +15,7 @@ point in the ``copilotkit_runtime`` group::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -89,6 +90,18 @@ def register_middleware(registry: Registry[Any]) -> None:
     :param registry: call ``registry.add(name, middleware)`` with
         :class:`copilotkit_runtime.middleware.RequestMiddleware` instances.
     :returns: nothing; every implementation is called.
+    """
+
+
+@hookspec(firstresult=True)
+def embedded_agents(environ: Mapping[str, str]) -> Mapping[str, Mapping[str, Any]] | None:
+    """Agents to serve when the configuration names none (``copilotkit-runtime serve`` with
+    no config file): e.g. an LLM chat agent when the plugin's API key is in the environment.
+
+    :param environ: the process environment.
+    :returns: ``{"agent name": {"provider": "...", ...options}}`` (the shape of ``[agents]``),
+        or ``None`` to leave it to other plugins. The first non-``None`` answer wins (use
+        ``tryfirst``/``trylast`` to order); with none, the built-in demo agent is served.
     """
 
 

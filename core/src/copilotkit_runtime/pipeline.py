@@ -32,7 +32,7 @@ from .middleware import RequestContext
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-__all__ = ["BadRequest", "Pipeline", "WireErrors", "parse_json"]
+__all__ = ["BadRequest", "Pipeline", "WireErrors", "parse_json", "read_bounded"]
 
 
 class WireErrors(Protocol):
@@ -69,6 +69,28 @@ def parse_json(raw: bytes, what: str = "Request body") -> Any:
         raise BadRequest(f"{what} is not valid JSON: {exc}") from None
 
 
+async def read_bounded(request: Request, limit: int, setting: str = "limits.max_body_bytes"
+                       ) -> bytes:
+    """The whole body, or :class:`BadRequest` (413) once it is larger than ``limit`` bytes
+    (told by ``Content-Length`` before reading, else while reading)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit, setting)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit, setting)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int, setting: str) -> BadRequest:
+    return BadRequest(f"Request body is larger than the limit of {limit} bytes ({setting}).",
+                      413, "PAYLOAD_TOO_LARGE")
+
+
 Handler = Callable[[RequestContext], Awaitable[Response]]
 
 
@@ -81,18 +103,7 @@ class Pipeline:
 
     async def read_body(self, request: Request) -> bytes:
         """The whole body, or :class:`BadRequest` (413) past ``limits.max_body_bytes``."""
-        limit = self.limit
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise self._too_large()
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise self._too_large()
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await read_bounded(request, self.limit)
 
     async def read_json(self, request: Request, *, optional: bool = False) -> Any:
         """The body parsed as JSON. With ``optional``, an empty body is ``None``."""
@@ -100,10 +111,6 @@ class Pipeline:
         if optional and not raw.strip():
             return None
         return parse_json(raw)
-
-    def _too_large(self) -> BadRequest:
-        return BadRequest(f"Request body is larger than the limit of {self.limit} bytes.", 413,
-                          "PAYLOAD_TOO_LARGE")
 
     async def run(self, context: RequestContext, handler: Handler, errors: WireErrors) -> Response:
         """Authenticate, ``before_request``, ``handler``, ``after_request``: for every route."""

@@ -282,6 +282,18 @@ class PluginManager:
 
     # -- lifecycle hooks -----------------------------------------------------------------------
 
+    def embedded_agents(self) -> tuple[str, dict[str, Any]] | None:
+        """The first plugin's answer to ``embedded_agents``, with that plugin's name."""
+        for impl in reversed(self.pm.hook.embedded_agents.get_hookimpls()):
+            try:
+                answer = impl.function(environ=self.environ)
+            except Exception as exc:
+                raise PluginError(f'Plugin "{impl.plugin_name}" failed in embedded_agents: '
+                                  f"{type(exc).__name__}: {exc}") from exc
+            if answer:
+                return impl.plugin_name, {name: dict(section) for name, section in answer.items()}
+        return None
+
     def call_startup_hooks(self, runtime: Any) -> list[Any]:
         return list(self.pm.hook.startup(runtime=runtime))
 

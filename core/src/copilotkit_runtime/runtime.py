@@ -17,10 +17,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .config import Settings, format_validation_error, load_settings
+from .actions import Action
+from .config import AgentSettings, Settings, format_validation_error, load_settings
 from .engine import AgentEntry, Engine, EngineOptions
 from .errors import ConfigError, UnknownTypeError
 from .guardrails import Guardrail
+from .imports import import_object
 from .middleware import RequestMiddleware
 from .plugins import PluginManager, PluginSelection
 from .providers import AgentProvider, ProviderContext
@@ -54,6 +56,9 @@ class Runtime:
         self.guardrails: list[Guardrail] = []
         self.middleware: list[RequestMiddleware] = []
         self.engine: Engine
+        self.actions: dict[str, Action] = {}
+        #: the plugin whose ``embedded_agents`` are served (no agents in the config), if any
+        self.embedded_by: str | None = None
         self._built = False
         self._started = False
 
@@ -72,13 +77,15 @@ class Runtime:
             return self
         self.plugin_manager.load()
         settings = self.settings
+        self._embed_agents()
         self.store = self._build_store()
         self.guardrails = self._build_guardrails()
         self.middleware = [reg.value for reg in self.registries.middleware]
+        self.actions = self._build_actions()
         context = ProviderContext(
             config_dir=settings.config_dir,
             store=self.store,
-            actions={reg.name: reg.value for reg in self.registries.actions},
+            actions=self.actions,
             data_dir=settings.data_path,
         )
         agents: dict[str, AgentEntry] = {}
@@ -102,6 +109,44 @@ class Runtime:
                              EngineOptions.from_settings(settings, rules_type))
         self._built = True
         return self
+
+    def _embed_agents(self) -> None:
+        """With no agents in the config, a plugin may offer some (``embedded_agents``): e.g.
+        an LLM chat agent when its API key is in the environment. Else the demo agent stays."""
+        if self.settings.agents_configured:
+            return
+        answer = self.plugin_manager.embedded_agents()
+        if answer is None:
+            return
+        plugin, sections = answer
+        try:
+            self.settings.agents = {name: AgentSettings.model_validate(section)
+                                    for name, section in sections.items()}
+        except ValidationError as exc:
+            raise ConfigError(f"Plugin {plugin} offered invalid embedded agents: {exc}") from exc
+        self.embedded_by = plugin
+
+    def _build_actions(self) -> dict[str, Action]:
+        """Backend actions: those plugins registered, then the config's ``[actions.NAME]``."""
+        actions = {reg.name: reg.value for reg in self.registries.actions}
+        for name, section in self.settings.actions.items():
+            where = f"actions.{name}"
+            if name in actions:
+                raise ConfigError(f"{where}: a plugin already registers a backend action "
+                                  f"named '{name}'; choose another name.")
+            handler = import_object(section.handler, base_dir=self.settings.config_dir,
+                                    where=f"{where}.handler")
+            if not callable(handler):
+                raise ConfigError(f"{where}.handler: '{section.handler}' is not callable.")
+            try:
+                actions[name] = Action.from_function(
+                    handler, name=name, description=section.description,
+                    parameters=section.parameters, timeout=section.timeout)
+            except Exception as exc:
+                raise ConfigError(f"{where}: cannot describe '{section.handler}' as an action "
+                                  f"({type(exc).__name__}: {exc}); give parameters = {{...}} "
+                                  "(a JSON schema) explicitly.") from exc
+        return actions
 
     def _lookup(self, kind: str, name: str, where: str) -> Any:
         cls = self.registries.by_kind(kind).get(name)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +23,10 @@ from ..errors import (
     ThreadBusyError,
     TooManyMessagesError,
 )
+from ..llm.model import LLMAuthError, LLMError
 from ..middleware import RequestContext
+from ..multipart import FormPart, parse_form_data
+from ..pipeline import parse_json, read_bounded
 from ..providers import RunRequest
 from . import errors
 from .sse import SSE_HEADERS, encode_dicts, encode_events, error_frame
@@ -68,15 +73,25 @@ def info(runtime: Runtime) -> dict[str, Any]:
     return {
         "version": __version__,
         "agents": agents,
-        "audioFileTranscriptionEnabled": False,
+        "audioFileTranscriptionEnabled": transcriber(runtime) is not None,
         "mode": "sse",
         "threadEndpoints": {"list": False, "inspect": False, "mutations": False,
                             "realtimeMetadata": False},
-        "suggestions": False,
+        # /suggest exists for every agent; the client uses it only when told so, and a
+        # stateless suggestion run makes sense for agents that are a model with tools.
+        "suggestions": any(a.capabilities.get("suggestions") for a in runtime.engine.agent_infos()),
         "a2uiEnabled": False,
         "openGenerativeUIEnabled": False,
         "telemetryDisabled": True,
     }
+
+
+def transcriber(runtime: Runtime) -> Any:
+    """The first agent provider that can turn speech into text (e.g. the OpenAI plugin's)."""
+    for provider in runtime.providers.values():
+        if getattr(provider, "can_transcribe", False):
+            return provider
+    return None
 
 
 def resolve_agent(runtime: Runtime, agent_id: str) -> str | None:
@@ -153,6 +168,116 @@ async def run_endpoint(call: AguiCall) -> Response:
         log.exception("could not start a run")
         return errors.server_error("Failed to run agent", exc.message)
     return stream(_follow(run))
+
+
+async def suggest_endpoint(call: AguiCall) -> Response:
+    """``/run``, statelessly: nothing stored, no thread lock (dynamic chat suggestions: the
+    client forces its ``copilotkitSuggest`` tool through ``forwardedProps.toolChoice``)."""
+    runtime = call.runtime
+    agent_id = call.params["agentId"]
+    agent = resolve_agent(runtime, agent_id)
+    if agent is None:
+        return errors.agent_not_found(agent_id)
+    run_input = parse_input(call.body)
+    if isinstance(run_input, JSONResponse):
+        return run_input
+    props = run_input.forwarded_props
+    request = RunRequest(agent=agent, input=run_input, protocol="agui",
+                         principal=call.context.principal,
+                         properties=dict(props) if isinstance(props, dict) else {},
+                         metadata={"requestType": "Suggestions"})
+    try:
+        events = await runtime.engine.ephemeral(request)
+    except AgentNotFoundError:
+        return errors.agent_not_found(agent_id)
+    except TooManyMessagesError as exc:
+        return errors.invalid_body(f"more than {exc.limit} messages")
+    except GuardrailBlockedError as exc:
+        frame = error_frame(exc.message, exc.code)
+
+        async def blocked() -> AsyncIterator[bytes]:
+            yield frame
+
+        return stream(blocked())
+
+    async def body() -> AsyncIterator[bytes]:
+        async for event in events:
+            yield encode_events([event])
+
+    return stream(body())
+
+
+async def transcribe_endpoint(call: AguiCall) -> Response:
+    """Speech to text: ``multipart/form-data`` with an ``audio`` file, or JSON
+    ``{"audio": "<base64>", "mimeType": "audio/webm", "filename"?}`` (the single-route body).
+    Answers ``{"text", "size", "type"}``."""
+    provider = transcriber(call.runtime)
+    if provider is None:
+        return errors.error_response(
+            "Transcription not available",
+            "No configured agent can transcribe audio (e.g. an agent with provider = "
+            "\"openai\" and a transcription_model).", 501)
+    limit = call.runtime.settings.limits.max_audio_bytes
+    payload: Any = call.body
+    if call.via == "multi":
+        content_type = call.request.headers.get("content-type", "")
+        raw = await read_bounded(call.request, limit, "limits.max_audio_bytes")
+        if content_type.lower().startswith("multipart/form-data"):
+            try:
+                form = parse_form_data(raw, content_type)
+            except ValueError as exc:
+                return errors.invalid_body(f"not a usable multipart/form-data body: {exc}")
+            part = form.get("audio") or form.get("file")
+            if part is None:
+                return errors.invalid_body("the form has no 'audio' file")
+            payload = part
+        else:
+            payload = parse_json(raw) if raw.strip() else None
+    if isinstance(payload, FormPart):
+        audio, mime = payload.data, payload.content_type
+        filename = payload.filename or _filename(mime)
+    else:
+        decoded = _json_audio(payload, limit)
+        if isinstance(decoded, JSONResponse):
+            return decoded
+        audio, mime, filename = decoded
+    if not audio:
+        return errors.invalid_body("the audio file is empty")
+    try:
+        text = await provider.transcribe(audio, filename=filename, mime_type=mime)
+    except LLMError as exc:
+        status = 502 if not isinstance(exc, LLMAuthError) else 503
+        return errors.error_response("Transcription failed", exc.message, status, code=exc.code)
+    except Exception as exc:
+        log.exception("transcription failed")
+        return errors.server_error("Transcription failed", f"{type(exc).__name__}")
+    return JSONResponse({"text": text, "size": len(audio), "type": mime})
+
+
+def _filename(mime: str) -> str:
+    subtype = mime.split("/", 1)[-1].split(";", 1)[0] or "webm"
+    return f"audio.{subtype}"
+
+
+def _json_audio(payload: Any, limit: int) -> tuple[bytes, str, str] | JSONResponse:
+    if not isinstance(payload, dict) or not isinstance(payload.get("audio"), str):
+        return errors.invalid_body('expected multipart/form-data with an "audio" file, or JSON '
+                                   '{"audio": "<base64>", "mimeType": "audio/webm"}')
+    encoded = payload["audio"]
+    if "," in encoded[:100] and encoded.startswith("data:"):
+        encoded = encoded.split(",", 1)[1]  # a data: URL
+    if len(encoded) * 3 // 4 > limit:
+        return errors.error_response("Payload too large", f"the audio is larger than {limit} "
+                                     "bytes (limits.max_audio_bytes)", 413)
+    try:
+        audio = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return errors.invalid_body("audio is not valid base64")
+    mime = payload.get("mimeType") or payload.get("type") or "audio/webm"
+    if not isinstance(mime, str):
+        return errors.invalid_body("mimeType must be a string")
+    filename = payload.get("filename")
+    return audio, mime, filename if isinstance(filename, str) and filename else _filename(mime)
 
 
 async def connect_endpoint(call: AguiCall) -> Response:

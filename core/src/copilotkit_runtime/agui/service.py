@@ -66,6 +66,8 @@ ROUTES: tuple[Route, ...] = (
     Route("agent/connect", "POST", "/agent/{agentId}/connect", endpoints.connect_endpoint),
     Route("agent/stop", "POST", "/agent/{agentId}/stop/{threadId}", endpoints.stop_endpoint,
           body="optional"),
+    Route("agent/suggest", "POST", "/agent/{agentId}/suggest", endpoints.suggest_endpoint),
+    Route("transcribe", "POST", "/transcribe", endpoints.transcribe_endpoint, body="raw"),
 )
 
 

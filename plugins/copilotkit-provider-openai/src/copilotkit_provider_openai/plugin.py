@@ -1,0 +1,70 @@
+"""The plugin: provider type ``openai`` and, with ``OPENAI_API_KEY`` set and no agents
+configured, an embedded ``default`` chat agent.
+
+Config::
+
+    [agents.assistant]
+    provider = "openai"
+    model = "gpt-4o-mini"                  # the default
+    # api_key = "${OPENAI_API_KEY}"        # the default
+    # base_url = "http://localhost:11434/v1"   # Ollama, vLLM, LM Studio, Groq, OpenRouter ...
+    # organization = "org-..."
+    # headers = { "api-key" = "${AZURE_OPENAI_KEY}" }   # Azure and proxies
+    # temperature = 0.2
+    # max_tokens = 1024
+    # system_prompt = "You are ..."
+    # actions = ["lookup_order"]           # backend actions it may call (default: all)
+    # transcription_model = "whisper-1"    # for POST {base}/transcribe ("" turns it off)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from copilotkit_runtime import hookimpl
+from copilotkit_runtime.llm import ChatModel, LLMOptions, LLMProvider
+
+from .model import OpenAIChatModel
+
+DEFAULT_MODEL = "gpt-4o-mini"
+KEY_VARIABLE = "OPENAI_API_KEY"
+
+
+class OpenAIOptions(LLMOptions):
+    model: str = DEFAULT_MODEL
+    transcription_model: str | None = "whisper-1"
+
+
+class OpenAIProvider(LLMProvider):
+    Options = OpenAIOptions
+    key_variable = KEY_VARIABLE
+    default_model = DEFAULT_MODEL
+
+    def create_model(self, api_key: str | None) -> ChatModel:
+        opts: OpenAIOptions = self.options  # type: ignore[assignment]
+        return OpenAIChatModel(
+            api_key=api_key, base_url=opts.base_url, organization=opts.organization,
+            headers=opts.headers, timeout=opts.timeout,
+            key_hint=KEY_VARIABLE if opts.api_key is None else f"{self.section}.api_key",
+            transcription_model=opts.transcription_model or None)
+
+
+@hookimpl
+def register_agent_providers(registry: Any) -> None:
+    registry.add("openai", OpenAIProvider)
+
+
+@hookimpl(tryfirst=True)
+def embedded_agents(environ: Mapping[str, str]) -> dict[str, dict[str, Any]] | None:
+    if not environ.get(KEY_VARIABLE):
+        return None
+    section: dict[str, Any] = {"provider": "openai", "api_key": environ[KEY_VARIABLE],
+                               "description": "Chat with an OpenAI model"}
+    model = environ.get("OPENAI_MODEL")
+    if model:
+        section["model"] = model
+    base_url = environ.get("OPENAI_BASE_URL")
+    if base_url:
+        section["base_url"] = base_url
+    return {"default": section}
