@@ -52,12 +52,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = settings.server
     if server.tune_gc:
         tune_gc()
-    agents = ", ".join(a.name for a in runtime.engine.agent_infos()) or "none"
+    agents = ", ".join(_describe(a) for a in runtime.engine.agent_infos()) or "none"
     print(f"copilotkit-runtime {__version__}: http://{server.host}:{server.port}{server.base_path} "
           f"(agents: {agents}; store: {settings.store.type})", file=sys.stderr, flush=True)
+    hint = _startup_hint(runtime)
+    if hint:
+        print(hint, file=sys.stderr, flush=True)
     uvicorn.run(app, host=server.host, port=server.port, log_level=settings.log_level.lower(),
                 access_log=args.access_log, lifespan="on", timeout_graceful_shutdown=5)
     return 0
+
+
+def _describe(info: Any) -> str:
+    model = info.capabilities.get("model") if info.capabilities else None
+    return f"{info.name} [{info.provider}{': ' + model if model else ''}]"
+
+
+def _startup_hint(runtime: Runtime) -> str | None:
+    """Say where the agents come from when the config names none."""
+    if runtime.settings.agents_configured:
+        return None
+    if runtime.embedded_by:
+        return (f"  the default agent is an LLM chat agent (plugin {runtime.embedded_by}, key from "
+                "the environment); configure [agents.NAME] in copilotkit.toml to choose")
+    return ("  serving the demo agent (no LLM). For an LLM chat agent: install "
+            "copilotkit-provider-openai and set OPENAI_API_KEY (or ANTHROPIC_API_KEY with "
+            "copilotkit-provider-anthropic)")
 
 
 async def _check_store(runtime: Runtime) -> None:

@@ -39,7 +39,8 @@ __all__ = ["OpenAIChatModel", "to_openai_messages"]
 class OpenAIChatModel(ChatModel):
     def __init__(self, *, api_key: str | None, base_url: str | None = None,
                  organization: str | None = None, headers: Mapping[str, str] | None = None,
-                 timeout: float = 60.0, key_hint: str = "OPENAI_API_KEY",
+                 timeout: float = 60.0,
+                 key_hint: str = "the OPENAI_API_KEY environment variable",
                  transcription_model: str | None = "whisper-1",
                  client: openai.AsyncOpenAI | None = None) -> None:
         self._key = api_key or ""
@@ -146,9 +147,8 @@ class OpenAIChatModel(ChatModel):
             status = exc.status_code
             if status in (401, 403):
                 return LLMAuthError(
-                    f"The model provider refused the API key (HTTP {status}). Check the "
-                    f"{self.key_hint} environment variable (or api_key in the agent's config).",
-                    status=status)
+                    f"The model provider refused the API key (HTTP {status}). Check "
+                    f"{self.key_hint}.", status=status)
             if status == 429:
                 return LLMRateLimitError(f"The model provider is rate limiting (HTTP 429){where}.",
                                          retry_after=_retry_after(exc.response.headers))

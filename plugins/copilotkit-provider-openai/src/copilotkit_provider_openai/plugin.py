@@ -46,7 +46,8 @@ class OpenAIProvider(LLMProvider):
         return OpenAIChatModel(
             api_key=api_key, base_url=opts.base_url, organization=opts.organization,
             headers=opts.headers, timeout=opts.timeout,
-            key_hint=KEY_VARIABLE if opts.api_key is None else f"{self.section}.api_key",
+            key_hint=(f"the {KEY_VARIABLE} environment variable" if opts.api_key is None else
+                      f"{self.section}.api_key (the key, or the environment variable it names)"),
             transcription_model=opts.transcription_model or None)
 
 
