@@ -39,7 +39,7 @@ from langgraph.checkpoint.memory import MemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import interrupt
 
-RELEASE = asyncio.Event()
+HOLDS: list[asyncio.Event] = []  # runs holding on (``hold``), freed by /_release
 SEEN: list[dict[str, Any]] = []
 
 
@@ -83,7 +83,9 @@ class ScriptedModel(BaseChatModel):
         for i, word in enumerate(text.split(" ") if text else []):
             yield ChatGenerationChunk(message=AIMessageChunk(content=word if i == 0 else " " + word))
             if i == 0 and text.startswith("Holding"):
-                await RELEASE.wait()
+                gate = asyncio.Event()
+                HOLDS.append(gate)
+                await gate.wait()
             if i == 0 and text.startswith("Dying"):
                 await asyncio.sleep(0.3)  # let the first words leave the process
                 os._exit(3)
@@ -133,7 +135,8 @@ async def seen() -> JSONResponse:
 
 @app.post("/_release")
 async def release() -> JSONResponse:
-    RELEASE.set()
+    while HOLDS:
+        HOLDS.pop().set()
     return JSONResponse({"ok": True})
 
 

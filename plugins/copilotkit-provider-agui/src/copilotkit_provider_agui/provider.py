@@ -174,9 +174,10 @@ class AguiRemoteProvider(AgentProvider):
                 json.loads(data)
             except ValueError:
                 raise self._fail(f"sent SSE data that is not JSON: {_excerpt(data)}") from None
-            first = exc.errors()[0] if exc.errors() else {}
-            where = ".".join(str(p) for p in first.get("loc", ()))
-            raise self._fail(f"sent an invalid AG-UI event ({where}: {first.get('msg', exc)}): "
+            errors = exc.errors()
+            where = ".".join(str(p) for p in errors[0]["loc"]) if errors else "?"
+            what = errors[0]["msg"] if errors else str(exc)
+            raise self._fail(f"sent an invalid AG-UI event ({where}: {what}): "
                              f"{_excerpt(data)}") from None
 
     def _timeout_of(self, exc: httpx.TimeoutException) -> float:
