@@ -158,7 +158,8 @@ async def test_run_config_carries_the_thread_and_the_configured_defaults(runtime
     request.config = {"configurable": {"user": "ada"}, "recursion_limit": 9}
     config = provider.run_config(request)
     assert config == {"recursion_limit": 9, "configurable": {
-        "model": "fake", "user": "ada", "thread_id": client.thread_id}}
+        "model": "fake", "user": "ada", "thread_id": client.thread_id,
+        "principal": None, "properties": {}, "headers": {}}}
 
 
 async def test_a_graph_stopped_at_a_breakpoint_continues_when_the_client_runs_it_again(runtimes) -> None:

@@ -69,6 +69,12 @@ class LangGraphOptions(ProviderOptions):
         "configurable = {model = \"...\"}}",
     )
 
+    forward_headers: list[str] = Field(
+        default_factory=lambda: ["authorization"],
+        description="request headers a graph sees in config['configurable']['headers'] "
+        "(names, case-insensitive; '*' patterns like 'x-user-*'); [] forwards none",
+    )
+
     @model_validator(mode="after")
     def _one_source(self) -> LangGraphOptions:
         if bool(self.graph) == bool(self.langgraph_json):

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import fnmatch
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ag_ui.core import Interrupt, RunFinishedInterruptOutcome
-from langchain_core.messages import BaseMessage, SystemMessage
+from langchain_core.messages import BaseMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import InvalidUpdateError
@@ -218,9 +219,19 @@ class LangGraphProvider(AgentProvider):
                 config[key] = extra[key]
         configurable = dict(config.get("configurable") or {})
         configurable.update(extra.get("configurable") or {})
+        # Who asks: for agents that call APIs on the user's behalf. Set by the runtime, so a
+        # client's config cannot claim another identity.
+        configurable["principal"] = request.principal
+        configurable["properties"] = dict(request.properties)
+        configurable["headers"] = self._forwarded_headers(request.headers)
         configurable["thread_id"] = request.thread_id
         config["configurable"] = configurable
         return config  # type: ignore[return-value]
+
+    def _forwarded_headers(self, headers: dict[str, str]) -> dict[str, str]:
+        patterns = [p.lower() for p in self.opts.forward_headers]
+        return {name.lower(): value for name, value in headers.items()
+                if any(fnmatch.fnmatchcase(name.lower(), p) for p in patterns)}
 
     async def run(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
         served = await self._served(request.agent)
@@ -233,13 +244,14 @@ class LangGraphProvider(AgentProvider):
         plan = self._plan(served, request, before)
         translator = RunTranslator(served.node_names, served.public_state,
                                    {**_values(before), **plan.state})
-        if request.node_name:
+        node = requested_node(request)
+        if node:
             # The client names the node it last saw (the SDK's first state sync of a turn).
-            for out in translator.resume_at(request.node_name, served.public_state(_values(before))):
+            for out in translator.resume_at(node, served.public_state(_values(before))):
                 yield out
         if plan.mode != "replay":
             if plan.mode == "continue" and plan.update:
-                await _update_state(graph, config, plan.update)
+                await _update_state(graph, config, plan.update, plan.as_node)
             stream: Any = graph.astream_events(plan.input, config, version="v2",
                                                stream_mode="values")
             async with contextlib.aclosing(stream):
@@ -267,12 +279,7 @@ class LangGraphProvider(AgentProvider):
         current = served.public_state(values)
         state = {k: v for k, v in request.state.items()
                  if k != "messages" and not (k in current and current[k] == v)}
-        state["copilotkit"] = {
-            "actions": [{"name": t.name, "description": t.description or "",
-                         "parameters": t.parameters or {"type": "object", "properties": {}}}
-                        for t in request.tools],
-            "context": [{"description": c.description, "value": c.value} for c in request.context],
-        }
+        state.update(_frontend_keys(request))
         if served.input_keys is not None:
             state = {k: v for k, v in state.items() if k in served.input_keys}
         graph_input: dict[str, Any] = {**state}
@@ -290,13 +297,23 @@ class LangGraphProvider(AgentProvider):
                 # Nothing answers the interrupt: show it again.
                 return _Plan("replay", None, {})
         # Continue: the graph stopped before finishing (a breakpoint, a stopped run), the client
-        # names a node, and sends nothing new. A new message always starts a new turn from START,
-        # as does a checkpoint whose last step failed.
-        node = request.node_name
+        # names a node, and sends nothing new but results of frontend actions (the tool call
+        # the graph stopped on, answered). As the SDK does, the client's state and those results
+        # are written as the node that stopped (``aupdate_state(as_node=...)``) and the graph runs
+        # on with no input. A new user message always starts a new turn from START, as does a
+        # checkpoint whose last step failed.
+        node = requested_node(request)
         failed = any(task.error for task in before.tasks)
+        only_results = all(isinstance(m, ToolMessage) for m in new_messages)
         if (node and node != END and node in served.node_names and before.next and not pending
-                and not failed and not new_messages):
-            return _Plan("continue", None, state, update=state)
+                and not failed and only_results):
+            update = dict(state)
+            if new_messages and served.has_messages:
+                update["messages"] = new_messages
+            # The client names the node that stopped (the SDK's nodeName) or the one that would
+            # run next (ours): for the latter, LangGraph works out the writer itself.
+            as_node = None if node in before.next else node
+            return _Plan("continue", None, state, update=update, as_node=as_node)
         return _Plan("start", graph_input, state)
 
     def _finish(self, served: ServedGraph, request: RunRequest, snapshot: StateSnapshot, *,
@@ -339,6 +356,7 @@ class _Plan:
     input: Any
     state: dict[str, Any]
     update: dict[str, Any] | None = None
+    as_node: str | None = None
 
 
 _NO_ANSWER = object()
@@ -366,11 +384,18 @@ def _resume_value(request: RunRequest, pending: list[Any]) -> Any:
     return mapping
 
 
-async def _update_state(graph: Pregel, config: RunnableConfig, update: dict[str, Any]) -> None:
-    """Write the client's state changes into the checkpoint before continuing."""
+async def _update_state(graph: Pregel, config: RunnableConfig, update: dict[str, Any],
+                        as_node: str | None = None) -> None:
+    """Write the client's state changes (and frontend-action results) into the checkpoint
+    before continuing."""
     try:
-        await graph.aupdate_state(config, update)
-    except InvalidUpdateError:
+        await graph.aupdate_state(config, update, as_node=as_node)
+    except InvalidUpdateError as exc:
+        if "messages" in update:
+            # Dropping them would lose the user's answer: fail the run instead.
+            raise RuntimeError(f"could not add the frontend action results to thread "
+                               f"{config['configurable']['thread_id']} before continuing "
+                               f"(as node {as_node or 'inferred'}): {exc}") from exc
         log.warning("could not apply the client's state to thread %s before continuing; "
                     "continuing without it", config["configurable"]["thread_id"], exc_info=True)
 
@@ -394,3 +419,36 @@ def _schema_keys(graph: Pregel, which: str) -> frozenset[str] | None:
         return None
     props = schema.get("properties") if isinstance(schema, dict) else None
     return frozenset(props) if isinstance(props, dict) else None
+
+
+def requested_node(request: RunRequest) -> str | None:
+    """The node the client last saw: GraphQL's ``agentSession.nodeName``, or AG-UI's
+    ``forwardedProps.node_name`` (what ag-ui-langgraph reads)."""
+    if request.node_name:
+        return request.node_name
+    props = request.forwarded_props
+    node = props.get("node_name") or props.get("nodeName")
+    return node if isinstance(node, str) and node else None
+
+
+def _frontend_keys(request: RunRequest) -> dict[str, Any]:
+    """Where graphs look for the frontend's tools and readables.
+
+    ``copilotkit = {actions, context}`` is the CopilotKit SDK's convention; ``tools`` and
+    ``ag-ui = {tools, context}`` are ``ag-ui-langgraph``'s (the AG-UI dojo agents bind
+    ``state["tools"]``). Each key reaches the graph only if its input schema declares it.
+    """
+    def actions() -> list[dict[str, Any]]:
+        return [{"name": t.name, "description": t.description or "",
+                 "parameters": t.parameters or {"type": "object", "properties": {}}}
+                for t in request.tools]
+
+    def context() -> list[dict[str, Any]]:
+        return [{"description": c.description, "value": c.value} for c in request.context]
+
+    # Separate lists, so a node that edits one of them in place does not edit the others.
+    return {
+        "copilotkit": {"actions": actions(), "context": context()},
+        "tools": actions(),
+        "ag-ui": {"tools": actions(), "context": context()},
+    }

@@ -64,6 +64,9 @@ from .messages import content_text, to_jsonable
 EMIT_MESSAGES = "copilotkit:emit-messages"
 EMIT_TOOL_CALLS = "copilotkit:emit-tool-calls"
 EMIT_INTERMEDIATE_STATE = "copilotkit:emit-intermediate-state"
+#: ag-ui-langgraph's spelling of predictive state: ``config["metadata"]["predict_state"]``.
+PREDICT_STATE = "predict_state"
+PREDICT_STATE_EVENT = "PredictState"
 
 EMIT_STATE_EVENTS = ("copilotkit_manually_emit_intermediate_state", "manually_emit_state")
 EMIT_MESSAGE_EVENTS = ("copilotkit_manually_emit_message", "manually_emit_message")
@@ -77,6 +80,11 @@ _UNSET = object()
 def agent_state(node: str | None, *, active: bool, running: bool = True) -> CustomEvent:
     return CustomEvent(name=AGENT_STATE_EVENT,
                        value={"nodeName": node or "__start__", "active": active, "running": running})
+
+
+def _entries(setting: Any) -> list[dict[str, Any]]:
+    """The ``{state_key, tool, tool_argument}`` entries of a predictive-state setting."""
+    return [p for p in setting if isinstance(p, dict)] if isinstance(setting, list) else []
 
 
 def _tool_allowed(setting: Any, name: str) -> bool:
@@ -114,6 +122,7 @@ class _ModelRun:
     last_call_key: Any = None
     streamed: bool = False
     predicted: dict[str, Any] = field(default_factory=dict)
+    announce: list[dict[str, Any]] = field(default_factory=list)  # ``predict_state`` entries
 
 
 class RunTranslator:
@@ -133,6 +142,10 @@ class RunTranslator:
         self.models: dict[str, _ModelRun] = {}
         self.exited = False
         self.streamed_calls: set[str] = set()  # tool call ids sent as TOOL_CALL_START
+        # Predicted values not yet in the graph's state: the node that made the tool call ends
+        # before the tool (a later node) writes them, and its snapshot would take them back.
+        self.predicted: dict[str, Any] = {}
+        self.prediction_held = False
         self.results_sent: set[str] = {getattr(m, "id", None) or ""
                                        for m in initial_state.get("messages") or []}
 
@@ -185,7 +198,12 @@ class RunTranslator:
         """State facts + ``STATE_SNAPSHOT``. With ``if_changed``, only the facts when the state
         is the one last sent (a node that wrote nothing, a step boundary)."""
         self.node = node
-        snapshot = self.public_state(self.state) if state is None else state
+        if state is None:
+            snapshot = self.public_state(self.state)
+            if self.predicted and isinstance(snapshot, dict):
+                snapshot = {**snapshot, **self.predicted}
+        else:
+            snapshot = state
         facts = agent_state(node, active=active)
         if if_changed and snapshot == self.last_snapshot:
             return [facts]
@@ -247,6 +265,16 @@ class RunTranslator:
             if self.public_state(chunk) == self.last_snapshot:
                 return results
             return [*results, *self._snapshot(self.node, active=bool(self.nodes))]
+        if self.predicted:
+            state = self.public_state(chunk)
+            written = isinstance(state, dict) and all(state.get(k) == v
+                                                      for k, v in self.predicted.items())
+            if written or self.prediction_held:
+                self.predicted, self.prediction_held = {}, False
+            else:
+                # The node that made the call ended before the tool (the next node) wrote the
+                # values: keep them in the snapshots until that node has run.
+                self.prediction_held = True
         return [*results, *self._snapshot(finished, active=False, if_changed=True)]
 
     def _tool_results(self, values: dict[str, Any]) -> list[BaseEvent]:
@@ -269,13 +297,14 @@ class RunTranslator:
 
     def _model_start(self, event: dict[str, Any]) -> _ModelRun:
         metadata = event.get("metadata") or {}
-        predict = metadata.get(EMIT_INTERMEDIATE_STATE) or []
         run = _ModelRun(
             message_id=None,
             emit_messages=metadata.get(EMIT_MESSAGES) is not False,
             emit_tool_calls=metadata.get(EMIT_TOOL_CALLS),
-            predict=[p for p in predict if isinstance(p, dict)] if isinstance(predict, list) else [],
+            predict=_entries(metadata.get(EMIT_INTERMEDIATE_STATE)),
+            announce=_entries(metadata.get(PREDICT_STATE)),
         )
+        run.predict += run.announce
         self.models[event["run_id"]] = run
         return run
 
@@ -315,6 +344,10 @@ class RunTranslator:
             emitted = _tool_allowed(run.emit_tool_calls, name)
             call = _ToolCall(id=call_id or new_id("call_"), name=name, emitted=emitted)
             run.calls[key] = call
+            if any(entry.get("tool") == name for entry in run.announce):
+                # ag-ui-langgraph's announcement: clients that predict state themselves
+                # derive it from the TOOL_CALL_ARGS that follow (we also send the state).
+                out.append(CustomEvent(name=PREDICT_STATE_EVENT, value=to_jsonable(run.announce)))
             if emitted:
                 self.streamed_calls.add(call.id)
                 out.append(ToolCallStartEvent(tool_call_id=call.id, tool_call_name=name,
@@ -345,6 +378,7 @@ class RunTranslator:
             if key in run.predicted and run.predicted[key] == value:
                 continue
             run.predicted[key] = value
+            self.predicted[key] = value
             state = self.public_state(self.state)
             if isinstance(state, dict):
                 state = {**state, **run.predicted}

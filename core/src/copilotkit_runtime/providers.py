@@ -85,6 +85,9 @@ class RunRequest:
     protocol: str = "internal"
     principal: Any = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: The HTTP request's headers (lower-case names); a provider decides which of them an agent
+    #: sees (e.g. the LangGraph provider's ``forward_headers``).
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def thread_id(self) -> str:

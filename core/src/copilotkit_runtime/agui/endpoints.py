@@ -148,6 +148,7 @@ async def run_endpoint(call: AguiCall) -> Response:
     props = run_input.forwarded_props
     request = RunRequest(agent=agent, input=run_input, protocol="agui",
                          principal=call.context.principal,
+                         headers=dict(call.context.headers),
                          properties=dict(props) if isinstance(props, dict) else {})
     try:
         run = await runtime.engine.start(request, detached=True)

@@ -218,6 +218,7 @@ class GenerateAnswer:
         try:
             run_request = build_run_request(data, self.properties, agent=agent,
                                             principal=self.context.principal)
+            run_request.headers = dict(self.context.request.headers)
         except (InvalidRequestError, ValueError) as exc:  # pydantic's ValidationError too
             message = exc.message if isinstance(exc, InvalidRequestError) else \
                 f"The request cannot be run: {exc}"[:1000]
