@@ -119,6 +119,10 @@ class Digest:
         return [app_state(e["snapshot"]) for e in self.of("STATE_SNAPSHOT")]
 
     @property
+    def steps(self) -> set[str]:
+        return {e["stepName"] for e in self.of("STEP_STARTED")}
+
+    @property
     def interrupts(self) -> list[Any]:
         values = [e["value"] for e in self.of("CUSTOM") if e["name"] == "on_interrupt"]
         return [_parsed(v) for v in values]

@@ -152,6 +152,11 @@ def test_a_subgraph_interrupt_is_asked_and_resumed(servers) -> None:
     assert ours == theirs
     assert ours["texts"] == ["Let me find you a hotel in Paris."]
     assert ours["interrupts"] == [{"question": "Book this hotel?", "hotel": "Hotel Lumiere"}]
+    # Inside the subgraph: its nodes as steps, and its writes as state at their boundaries.
+    for conversation in pair:
+        run = conversation.runs[-1]
+        assert {"hotel_search", "hotel_confirm"} <= run.steps, conversation.url
+        assert {"destination": "Paris", "hotel": "Hotel Lumiere"} in run.states, conversation.url
     ours, theirs = both(pair, "resume", "yes")
     assert ours == theirs
     assert ours["texts"] == ["Your trip is ready: Hotel Lumiere."]

@@ -192,5 +192,7 @@ async def test_a_subgraph_streams_its_tokens_under_the_parent_step(runtimes) -> 
     turn = await Client(runtime, "parent").send("hi")
 
     assert turn.text == "Hello from the graph, answer number 1."
-    assert [e.step_name for e in turn.of(EventType.STEP_STARTED)] == ["delegate"]
+    # The subgraph's node is a step inside the parent's.
+    assert [e.step_name for e in turn.of(EventType.STEP_STARTED)] == ["delegate", "chat"]
+    assert [e.step_name for e in turn.of(EventType.STEP_FINISHED)] == ["chat", "delegate"]
     assert turn.messages[-1]["content"] == turn.text

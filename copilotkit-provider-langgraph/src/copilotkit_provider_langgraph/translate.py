@@ -82,6 +82,18 @@ def agent_state(node: str | None, *, active: bool, running: bool = True) -> Cust
                        value={"nodeName": node or "__start__", "active": active, "running": running})
 
 
+def _subgraph_node(event: dict[str, Any]) -> tuple[str, str] | None:
+    """``(node, top-level node)`` when ``event`` starts a node of a subgraph running inside a
+    node (its checkpoint namespace has the parent's segment before its own)."""
+    name = event.get("name")
+    metadata = event.get("metadata") or {}
+    namespace = metadata.get("langgraph_checkpoint_ns") or ""
+    if not name or metadata.get("langgraph_node") != name or "|" not in namespace:
+        return None
+    segments = [segment.split(":", 1)[0] for segment in namespace.split("|")]
+    return (name, segments[0]) if segments[-1] == name else None
+
+
 def _entries(setting: Any) -> list[dict[str, Any]]:
     """The ``{state_key, tool, tool_argument}`` entries of a predictive-state setting."""
     return [p for p in setting if isinstance(p, dict)] if isinstance(setting, list) else []
@@ -135,6 +147,8 @@ class RunTranslator:
         self.state: dict[str, Any] = dict(initial_state)
         self.root_run_id: str | None = None
         self.nodes: dict[str, str] = {}  # run id -> node name, for top-level nodes running now
+        # run id -> (node name, the top-level node running its subgraph, sent as a step)
+        self.subgraph_nodes: dict[str, tuple[str, str, bool]] = {}
         self.steps: dict[str, int] = {}  # node name -> tasks of it running (Send fans out)
         self.node: str | None = None  # the node the last state facts were about
         self.finished: str | None = None  # a node that ended since the last values chunk
@@ -177,9 +191,13 @@ class RunTranslator:
         for run in list(self.models.values()):
             out.extend(self._close_model(run))
         self.models.clear()
+        # Innermost first: a subgraph's node ends before the node running the subgraph.
+        out.extend(StepFinishedEvent(step_name=name)
+                   for name, _, shown in reversed(list(self.subgraph_nodes.values())) if shown)
         out.extend(StepFinishedEvent(step_name=name) for name in self.steps)
         self.steps.clear()
         self.nodes.clear()
+        self.subgraph_nodes.clear()
         return out
 
     # -- nodes and state -----------------------------------------------------------------------
@@ -221,7 +239,16 @@ class RunTranslator:
                 self.root_run_id = event.get("run_id")
             return []
         if not self._is_top_level_node(event):
-            return []
+            sub = _subgraph_node(event)
+            if sub is None:
+                return []
+            # A step name is active once at a time (a subgraph node may share its name with
+            # the parent's node, or run twice in parallel): only the first one is a step.
+            active = set(self.steps) | {name for name, _, shown in self.subgraph_nodes.values()
+                                        if shown}
+            shown = sub[0] not in active
+            self.subgraph_nodes[event["run_id"]] = (*sub, shown)
+            return [StepStartedEvent(step_name=sub[0])] if shown else []
         name = event["name"]
         self.nodes[event["run_id"]] = name
         running = self.steps.get(name, 0)
@@ -236,6 +263,11 @@ class RunTranslator:
             if isinstance(output, dict) and "__interrupt__" not in output:
                 self.state = output
             return []
+        sub = self.subgraph_nodes.pop(run_id, None) if run_id else None
+        if sub is not None:
+            name, _, shown = sub
+            ended = [StepFinishedEvent(step_name=name)] if shown else []
+            return [*ended, *self._subgraph_state(event)]
         name = self.nodes.pop(run_id, None) if run_id else None
         if name is None:
             return []
@@ -246,7 +278,27 @@ class RunTranslator:
             return []
         self.steps.pop(name, None)
         self.finished = name
-        return [StepFinishedEvent(step_name=name)]
+        # Nodes of its subgraph that never ended (one that interrupted) end with it.
+        inner = [self.subgraph_nodes.pop(key) for key, (_, top, _) in
+                 list(self.subgraph_nodes.items()) if top == name]
+        out: list[BaseEvent] = [StepFinishedEvent(step_name=sub_name)
+                                for sub_name, _, shown in reversed(inner) if shown]
+        return [*out, StepFinishedEvent(step_name=name)]
+
+    def _subgraph_state(self, event: dict[str, Any]) -> list[BaseEvent]:
+        """A subgraph node's writes, shown at its boundary (the parent's own values arrive only
+        when the whole subgraph ends): the parent's state with the written keys over it."""
+        output = (event.get("data") or {}).get("output")
+        if not isinstance(output, dict):
+            return []
+        written = {k: v for k, v in output.items() if k != "messages" and not k.startswith("__")}
+        if not written:
+            return []
+        state = self.public_state({**self.state, **written})
+        if state == self.last_snapshot or not isinstance(state, dict):
+            return []
+        self.state = {**self.state, **written}
+        return self._snapshot(self.node, active=True, state=state)
 
     def _chain_stream(self, event: dict[str, Any]) -> list[BaseEvent]:
         if event.get("run_id") != self.root_run_id:
