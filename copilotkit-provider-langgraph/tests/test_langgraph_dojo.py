@@ -161,3 +161,33 @@ def test_a_subgraph_interrupt_is_asked_and_resumed(servers) -> None:
     assert ours == theirs
     assert ours["texts"] == ["Your trip is ready: Hotel Lumiere."]
     assert ours["state"]["hotel"] == "Hotel Lumiere"
+
+
+# -- regenerate ------------------------------------------------------------------------------------
+
+def test_an_edited_user_message_is_answered_again_from_where_it_was(servers) -> None:
+    pair = servers.pair("echo")
+    both(pair, "say", "first")
+    both(pair, "say", "second")
+    for conversation in pair:
+        conversation.messages[2]["content"] = "second, edited"
+    ours, theirs = both(pair, "run")
+    assert ours == theirs
+    assert ours["texts"] == ["You said 'second, edited' (3 messages so far, 2 from you)"]
+    assert [m[1] for m in ours["messages"]] == [
+        "first", "You said 'first' (1 messages so far, 1 from you)",
+        "second, edited", "You said 'second, edited' (3 messages so far, 2 from you)"]
+
+
+def test_regenerate_forks_before_the_last_user_message(servers) -> None:
+    # The CopilotKit SDK's heuristic (ag-ui-langgraph 0.0.47 appends a new answer instead).
+    conversation = Conversation(f"{servers.ours}/agent/echo/run")
+    conversation.say("first")
+    conversation.say("second")
+    answer = conversation.messages.pop()  # "regenerate" the last answer
+    digest = conversation.run()
+    assert digest.error is None
+    assert [m[1] for m in digest.messages] == [
+        "first", "You said 'first' (1 messages so far, 1 from you)",
+        "second", "You said 'second' (3 messages so far, 2 from you)"]
+    assert digest.of("MESSAGES_SNAPSHOT")[-1]["messages"][-1]["id"] != answer["id"]

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ag_ui.core import Interrupt, RunFinishedInterruptOutcome
-from langchain_core.messages import BaseMessage, SystemMessage, ToolMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import InvalidUpdateError
@@ -249,10 +249,13 @@ class LangGraphProvider(AgentProvider):
             # The client names the node it last saw (the SDK's first state sync of a turn).
             for out in translator.resume_at(node, served.public_state(_values(before))):
                 yield out
+        stream_config = config
+        if plan.mode == "regenerate":
+            stream_config = await self._fork(served, config, plan)
         if plan.mode != "replay":
             if plan.mode == "continue" and plan.update:
                 await _update_state(graph, config, plan.update, plan.as_node)
-            stream: Any = graph.astream_events(plan.input, config, version="v2",
+            stream: Any = graph.astream_events(plan.input, stream_config, version="v2",
                                                stream_mode="values")
             async with contextlib.aclosing(stream):
                 async for event in stream:
@@ -287,6 +290,11 @@ class LangGraphProvider(AgentProvider):
             graph_input["messages"] = new_messages
 
         pending = [i for task in before.tasks for i in task.interrupts]
+        if not pending and served.has_messages:
+            again = _regenerated(incoming, values.get("messages") or [])
+            if again is not None:
+                return _Plan("regenerate", {**state, "messages": [again]}, state,
+                             message=again)
         if pending:
             answer = _resume_value(request, pending)
             if answer is not _NO_ANSWER:
@@ -315,6 +323,27 @@ class LangGraphProvider(AgentProvider):
             as_node = None if node in before.next else node
             return _Plan("continue", None, state, update=update, as_node=as_node)
         return _Plan("start", graph_input, state)
+
+    async def _fork(self, served: ServedGraph, config: RunnableConfig, plan: _Plan
+                    ) -> RunnableConfig:
+        """Regenerate: fork the thread at the checkpoint before ``plan.message`` first
+        appeared (as the SDK does), so the run answers it again from there."""
+        graph = served.graph
+        assert graph is not None and plan.message is not None
+        history = [snapshot async for snapshot in graph.aget_state_history(config)]
+        history.reverse()  # oldest first
+        target = plan.message.id
+        for index, snapshot in enumerate(history):
+            if index and any(getattr(m, "id", None) == target
+                             for m in _values(snapshot).get("messages") or []):
+                base = history[index - 1]
+                break
+        else:  # not found: answer it on top of the thread as it is
+            plan.input = {**plan.state, "messages": []}
+            return config
+        fork = await graph.aupdate_state(base.config, _values(base),
+                                         as_node=base.next[0] if base.next else "__start__")
+        return {**config, "configurable": {**config["configurable"], **fork["configurable"]}}
 
     def _finish(self, served: ServedGraph, request: RunRequest, snapshot: StateSnapshot, *,
                 exited: bool) -> list[BaseEvent]:
@@ -357,6 +386,7 @@ class _Plan:
     state: dict[str, Any]
     update: dict[str, Any] | None = None
     as_node: str | None = None
+    message: BaseMessage | None = None  # regenerate: the user message to answer again
 
 
 _NO_ANSWER = object()
@@ -429,6 +459,26 @@ def requested_node(request: RunRequest) -> str | None:
     props = request.forwarded_props
     node = props.get("node_name") or props.get("nodeName")
     return node if isinstance(node, str) and node else None
+
+
+def _regenerated(incoming: list[BaseMessage], held: list[Any]) -> BaseMessage | None:
+    """The user message to answer again, when the request asks for that.
+
+    * The client edited a user message the thread holds (same id, other text): answer it as
+      edited, forking before it (what ag-ui-langgraph does).
+    * The client sent fewer messages than the thread holds and its last one is a user message
+      the thread holds with replies after it: "regenerate" (the SDK's heuristic).
+    """
+    by_id = {m.id: (i, m) for i, m in enumerate(held) if isinstance(m, BaseMessage) and m.id}
+    for message in incoming:
+        if isinstance(message, HumanMessage) and message.id in by_id:
+            if by_id[message.id][1].content != message.content:
+                return message
+    if incoming and len(incoming) < len(held):
+        last = incoming[-1]
+        if isinstance(last, HumanMessage) and last.id in by_id and by_id[last.id][0] < len(held) - 1:
+            return last
+    return None
 
 
 def _frontend_keys(request: RunRequest) -> dict[str, Any]:
