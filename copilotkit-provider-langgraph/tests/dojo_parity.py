@@ -179,7 +179,6 @@ class Conversation:
 
     def answer_tool_call(self, result: str, *, node_name: str | None = None) -> Digest:
         """Answer the last run's frontend tool call, as a client that ran it would."""
-        name, _ = self.runs[-1].tool_calls[-1]
         call_id = self.runs[-1].of("TOOL_CALL_START")[-1]["toolCallId"]
         self.messages.append({"id": f"result-{call_id}", "role": "tool", "content": result,
                               "toolCallId": call_id})

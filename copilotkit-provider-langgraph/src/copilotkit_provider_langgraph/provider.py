@@ -471,9 +471,9 @@ def _regenerated(incoming: list[BaseMessage], held: list[Any]) -> BaseMessage | 
     """
     by_id = {m.id: (i, m) for i, m in enumerate(held) if isinstance(m, BaseMessage) and m.id}
     for message in incoming:
-        if isinstance(message, HumanMessage) and message.id in by_id:
-            if by_id[message.id][1].content != message.content:
-                return message
+        if (isinstance(message, HumanMessage) and message.id in by_id
+                and by_id[message.id][1].content != message.content):
+            return message
     if incoming and len(incoming) < len(held):
         last = incoming[-1]
         if isinstance(last, HumanMessage) and last.id in by_id and by_id[last.id][0] < len(held) - 1:

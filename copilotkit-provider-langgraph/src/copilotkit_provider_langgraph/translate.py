@@ -265,8 +265,7 @@ class RunTranslator:
             return []
         sub = self.subgraph_nodes.pop(run_id, None) if run_id else None
         if sub is not None:
-            name, _, shown = sub
-            ended = [StepFinishedEvent(step_name=name)] if shown else []
+            ended = [StepFinishedEvent(step_name=sub[0])] if sub[2] else []
             return [*ended, *self._subgraph_state(event)]
         name = self.nodes.pop(run_id, None) if run_id else None
         if name is None:
