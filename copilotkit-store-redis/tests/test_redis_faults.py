@@ -136,7 +136,7 @@ def test_health_is_not_ready_until_redis_is_up(own_redis: RedisServer, tmp_path:
         health = httpx.get(server.origin + "/health", timeout=10)
         assert health.status_code == 503
         assert health.json()["store"]["ready"] is False
-        assert "Redis store" in health.json()["store"]["error"]
+        assert "redis store is not reachable" in health.json()["store"]["error"]
         own_redis.start()
         wait_until(lambda: httpx.get(server.origin + "/health", timeout=10).status_code == 200,
                    what="/health to report ready")

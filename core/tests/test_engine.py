@@ -94,12 +94,28 @@ async def test_a_provider_that_raises_fails_only_its_own_run(runtime: Any) -> No
     assert types(events) == ["RUN_STARTED", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT",
                              "TEXT_MESSAGE_END", "RUN_ERROR"]
     assert events[-1].code == "AGENT_ERROR"
-    assert "RuntimeError: the agent broke" in events[-1].message
+    # Outside development the client gets no exception text (it is in the log).
+    assert events[-1].message == "Agent 'boom' failed."
     assert "Traceback" not in events[-1].message
     # The failed run did not overwrite the thread, and the thread is free again.
     assert (await runtime.engine.load_thread("boom", failing.thread_id)).exists is False
     again = await collect_events(runtime.engine.stream(run_request("reply", thread_id=failing.thread_id)))
     assert again[-1].type is EventType.RUN_FINISHED
+
+
+async def test_in_development_a_run_error_carries_the_exception_text() -> None:
+    rt = runtime_with({"boom": {"provider": "scripted", "mode": "raise_midway"}},
+                      server={"environment": "development"})
+    await rt.startup()
+    try:
+        events = await collect_events(rt.engine.stream(run_request("boom")))
+    finally:
+        await rt.shutdown()
+    assert "RuntimeError: the agent broke" in events[-1].message
+    assert rt.settings.server.error_details is True
+    # ... and an explicit setting wins over the environment.
+    assert runtime_with({}, server={"environment": "development",
+                                    "expose_error_details": False}).settings.server.error_details is False
 
 
 async def test_an_invalid_event_stream_becomes_a_run_error(runtime: Any) -> None:

@@ -42,7 +42,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -60,6 +60,7 @@ _SHORTCUTS = {
     "COPILOTKIT_BASE_PATH": ("server", "base_path"),
     "COPILOTKIT_STORE": ("store", "type"),
     "COPILOTKIT_LOG_LEVEL": ("log_level",),
+    "COPILOTKIT_ENV": ("server", "environment"),
 }
 
 
@@ -76,6 +77,12 @@ class LimitSettings(_Strict):
     max_query_tokens: int = Field(5_000, gt=0, description="most tokens in one GraphQL document")
     max_messages: int = Field(2_000, gt=0, description="most messages in one run request")
     max_audio_bytes: int = Field(25_000_000, gt=0, description="largest audio file /transcribe takes")
+    max_query_bytes: int = Field(
+        100_000, gt=0, description="largest GraphQL document (the query text), in bytes"
+    )
+    document_cache_bytes: int = Field(
+        8_000_000, ge=0, description="most bytes of GraphQL documents kept parsed in the cache"
+    )
 
 
 class ServerSettings(_Strict):
@@ -88,9 +95,31 @@ class ServerSettings(_Strict):
         True, description="serve: freeze startup objects and collect garbage less often "
         "(less CPU and shorter pauses under load, about 10 MB more memory)"
     )
-    expose_error_details: bool = Field(
-        True, description="include the exception type and message (never the traceback) in run errors"
+    environment: Literal["production", "development"] = Field(
+        "production", description="'development' relaxes defaults meant for production "
+        "(e.g. error details go to clients); COPILOTKIT_ENV sets it too"
     )
+    expose_error_details: bool | None = Field(
+        None, description="include the exception type and message (never the traceback) in run "
+        "errors (default: only in development)"
+    )
+    shutdown_grace: float = Field(
+        30.0, ge=0, description="seconds runs in progress may take to finish once the server "
+        "is told to stop (SIGTERM); the rest are then ended and stored"
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, description="seconds a client may take to send a request's headers"
+    )
+    body_timeout: float = Field(
+        30.0, gt=0, description="seconds a client may take to send a request's body"
+    )
+
+    @property
+    def error_details(self) -> bool:
+        """Whether run errors carry the exception's text (``expose_error_details``)."""
+        if self.expose_error_details is not None:
+            return self.expose_error_details
+        return self.environment == "development"
 
     @field_validator("base_path")
     @classmethod
@@ -116,7 +145,9 @@ class StoreSettings(BaseModel):
 
     type: str = "memory"
     thread_ttl_seconds: float | None = Field(None, gt=0)
-    lock_ttl_seconds: float = Field(30.0, gt=0)
+    # Seconds a run lock lasts without renewal (renewed every third of it): how long a thread
+    # stays busy after its process died without a trace (same-host SQLite clears that at once).
+    lock_ttl_seconds: float = Field(10.0, gt=0)
     record_events: bool = True
     # Relay the events of live runs through the store, so AG-UI ``connect`` on another
     # instance follows a run in progress. Only stores with ``supports_live_relay`` can.

@@ -58,13 +58,13 @@ class EngineOptions:
     #: the guardrail type that applies a request's own rules (v1 ``cloud.guardrails``)
     request_rules_guardrail: type[Guardrail] | None = None
     #: seconds a run lock lasts without renewal (renewed every third of it)
-    lock_ttl: float = 30.0
+    lock_ttl: float = 10.0
     #: seconds a saved thread is kept (``None``: forever)
     thread_ttl: float | None = None
     #: keep each run's compacted events (``/connect`` replays them)
     record_events: bool = True
     #: put the exception type and message in run errors
-    expose_error_details: bool = True
+    expose_error_details: bool = False
     #: relay live runs through the store (when it can)
     live_relay: bool = True
     #: at most one relay write per run per this many seconds
@@ -79,7 +79,7 @@ class EngineOptions:
         return cls(request_rules_guardrail=request_rules_guardrail,
                    lock_ttl=store.lock_ttl_seconds, thread_ttl=store.thread_ttl_seconds,
                    record_events=store.record_events,
-                   expose_error_details=settings.server.expose_error_details,
+                   expose_error_details=settings.server.error_details,
                    live_relay=store.live_relay,
                    live_relay_interval=store.live_relay_interval_seconds,
                    max_messages=settings.limits.max_messages)

@@ -19,7 +19,6 @@ before any middleware runs. Every request that gets past that meets the middlewa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import UnauthorizedError
+from .jsontext import JSONInputError, load_json
 from .middleware import RequestContext
 
 if TYPE_CHECKING:
@@ -58,15 +58,13 @@ class BadRequest(Exception):
 def parse_json(raw: bytes, what: str = "Request body") -> Any:
     """``raw`` as JSON, or :class:`BadRequest` saying why not (never a 500).
 
-    Deeply nested documents are refused like any other malformed input: the parser's
-    ``RecursionError`` would otherwise escape as a server error.
+    Deeply nested documents are refused like any other malformed input, and lone surrogates
+    are replaced (:mod:`.jsontext`: every protocol route reads its body through here).
     """
     try:
-        return json.loads(raw)
-    except RecursionError:
-        raise BadRequest(f"{what} is nested too deeply to be parsed.") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"{what} is not valid JSON: {exc}") from None
+        return load_json(raw, what)
+    except JSONInputError as exc:
+        raise BadRequest(exc.message) from None
 
 
 async def read_bounded(request: Request, limit: int, setting: str = "limits.max_body_bytes"

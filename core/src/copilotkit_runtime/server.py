@@ -122,14 +122,17 @@ def build_router(runtime: Runtime) -> APIRouter:
 
 
 async def health(runtime: Runtime) -> JSONResponse:
-    store: dict[str, Any] = dict(runtime.store.describe())
+    """Liveness and store readiness. Any origin may read it, so it names the store's type and
+    nothing of where it is (no path, host or error text: those go to the log)."""
+    store: dict[str, Any] = {"type": runtime.store.describe().get("type")}
     try:
         await runtime.store.ping()
         store["ready"] = True
-    except StoreError as exc:
-        store["ready"], store["error"] = False, exc.message
     except Exception as exc:  # a broken store must not break the health endpoint
-        store["ready"], store["error"] = False, f"{type(exc).__name__}: {exc}"
+        message = exc.message if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+        log.warning("health: the store is not ready: %s", message)
+        store["ready"], store["error"] = False, (f"The {store['type']} store is not reachable "
+                                                 "(details in the server log).")
     ready = store["ready"] and runtime.started
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "version": __version__,
@@ -176,8 +179,9 @@ def create_app(config: Settings | Runtime | str | Path | None = None) -> FastAPI
         runtime = Runtime(load_settings(config))
     runtime.build()
     settings = runtime.settings
+    # No slash redirects: ``POST {base}//`` is a 404, not a 307 to somewhere else.
     app = FastAPI(title="copilotkit-runtime", version=__version__, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+                  openapi_url=None, redirect_slashes=False)
     app.add_api_route("/health", _health_endpoint(runtime), methods=["GET"])
     mount(app, runtime)
     origins = settings.server.cors_origins

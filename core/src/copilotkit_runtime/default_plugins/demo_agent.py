@@ -39,7 +39,9 @@ class DemoOptions(ProviderOptions):
 
 def _string_parameter(tool: Tool) -> str | None:
     params = tool.parameters if isinstance(tool.parameters, dict) else {}
-    props = params.get("properties") or {}
+    props = params.get("properties")
+    if not isinstance(props, dict):  # a client's schema may be anything: ignore what is not one
+        return None
     strings = [name for name, spec in props.items()
                if isinstance(spec, dict) and spec.get("type", "string") == "string"]
     return strings[0] if strings else None

@@ -6,6 +6,7 @@ The client reads ``extensions.code`` (e.g. ``AGENT_NOT_FOUND``), ``visibility`` 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from graphql import GraphQLError
@@ -33,9 +34,27 @@ def request_error(message: str, code: str = "BAD_REQUEST") -> dict[str, Any]:
     return {"message": message, "extensions": {"code": code}}
 
 
+# Where graphql-core's coercion messages start quoting the client's value back.
+_ECHOED_VALUE = re.compile(r"(?:, found: |(?<=value): |(?<=got invalid value) ).*", re.S)
+MAX_INPUT_ERROR_CHARS = 300
+
+
+def input_error_message(message: str) -> str:
+    """A variable coercion message without the client's value in it (it may be large or
+    hold what the client would not want logged or echoed), at most 300 characters."""
+    message = _ECHOED_VALUE.sub("", message).rstrip(" :;,")
+    if len(message) > MAX_INPUT_ERROR_CHARS:
+        message = message[:MAX_INPUT_ERROR_CHARS - 1] + "\u2026"
+    return message if message.endswith(".") else message + "."
+
+
 def format_error(error: GraphQLError) -> dict[str, Any]:
     formatted: dict[str, Any] = error.formatted  # type: ignore[assignment]
-    if not formatted.get("extensions") and error.original_error is not None:
+    if not formatted.get("extensions") and error.message.startswith("Variable '$"):
+        # The client's variables do not fit the schema: a client error, not ours.
+        formatted = {**formatted, "message": input_error_message(error.message),
+                     "extensions": {"code": "BAD_USER_INPUT"}}
+    elif not formatted.get("extensions") and error.original_error is not None:
         formatted = {**formatted, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
     return formatted
 

@@ -25,7 +25,6 @@ GraphQL input                                   RunRequest
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -34,6 +33,7 @@ from ag_ui.core import Context, ResumeEntry, RunAgentInput, Tool
 
 from ..errors import InvalidRequestError
 from ..guardrails import GuardrailRules
+from ..jsontext import JSONInputError, load_json
 from ..providers import RunRequest
 from .convert import input_messages_to_agui
 
@@ -84,10 +84,11 @@ def build_run_request(data: Mapping[str, Any], properties: Mapping[str, Any] | N
 
 
 def _json(text: str, what: str) -> Any:
+    """JSON embedded in a string field: the same limits and sanitising as a request body."""
     try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise InvalidRequestError(f"{what} is not valid JSON: {exc}") from None
+        return load_json(text, what)
+    except JSONInputError as exc:
+        raise InvalidRequestError(exc.message) from None
 
 
 def _agent_state(data: Mapping[str, Any], agent: str) -> tuple[dict[str, Any], dict[str, Any] | None]:

@@ -50,7 +50,7 @@ def get_schema() -> GraphQLSchema:
 
 def _parse_datetime(value: Any) -> str:
     if not isinstance(value, str):
-        raise GraphQLError(f"DateTimeISO must be an ISO 8601 date-time string, got {json.dumps(value)[:60]}.")
+        raise GraphQLError("DateTimeISO must be an ISO 8601 date-time string.")
     try:
         datetime.fromisoformat(value)
     except ValueError:
