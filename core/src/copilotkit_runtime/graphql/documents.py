@@ -2,12 +2,19 @@
 
 The CopilotKit client sends the same few documents over and over, so each distinct text is
 parsed and validated once and kept in a small LRU cache together with its projection plans.
-Limits (``settings.limits``): ``max_query_tokens`` (parser), ``max_query_depth`` and
-``max_aliases`` (validation rules below).
+Limits (``settings.limits``): ``max_query_bytes`` (the text, checked before parsing),
+``max_query_tokens`` (parser), ``max_query_depth`` and ``max_aliases`` (validation rules below).
+
+The cache is bounded by entries *and* by bytes (``document_cache_bytes``, counting each
+document as a multiple of its text: the AST keeps the text's string literals and locations),
+so a client sending many big distinct documents cannot grow the process. Documents longer
+than :data:`PARSE_ON_LOOP_BYTES` are parsed and validated on a worker thread, so the event
+loop (and every other request) is not held up meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -34,6 +41,11 @@ from graphql import (
 from ..config import LimitSettings
 
 CACHE_SIZE = 256
+#: a cached document costs about this many times its text (measured: AST, tokens, locations).
+COST_PER_BYTE = 12
+#: documents up to this size are parsed on the event loop (the CopilotKit ones are ~3 KB:
+#: a hop to a thread would cost more than the parse).
+PARSE_ON_LOOP_BYTES = 16_384
 #: Most fields one selection set may hold once fragments are expanded, and most in a whole
 #: document. Validation compares fields of a selection set pairwise (overlapping fields), so a
 #: short document of many repeated fields would cost seconds of CPU; the CopilotKit documents
@@ -193,6 +205,10 @@ def _directive_variables(document: DocumentNode) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def _cost(query: str) -> int:
+    return len(query) * COST_PER_BYTE
+
+
 class DocumentCache:
     """Parse + validate once per distinct query text (LRU)."""
 
@@ -200,22 +216,53 @@ class DocumentCache:
         self.schema = schema
         self.limits = limits
         self.size = size
+        self.max_bytes = limits.document_cache_bytes
         self.rules = [*specified_rules, _max_depth_rule(limits.max_query_depth),
                       _max_aliases_rule(limits.max_aliases)]
         self._entries: OrderedDict[str, PreparedDocument] = OrderedDict()
+        self.bytes = 0  # cost of the cached entries
 
     def get(self, query: str) -> PreparedDocument:
+        """The prepared document (on the calling thread, whatever its size)."""
+        entry = self._cached(query)
+        if entry is None:
+            entry = self._remember(query, self._prepare(query))
+        return entry
+
+    async def aget(self, query: str) -> PreparedDocument:
+        """:meth:`get` for the event loop: big documents are prepared on a worker thread."""
+        entry = self._cached(query)
+        if entry is not None:
+            return entry
+        if len(query) <= PARSE_ON_LOOP_BYTES:
+            prepared = self._prepare(query)
+        else:
+            prepared = await asyncio.to_thread(self._prepare, query)
+        return self._remember(query, prepared)
+
+    def _cached(self, query: str) -> PreparedDocument | None:
         entry = self._entries.get(query)
         if entry is not None:
             self._entries.move_to_end(query)
+        return entry
+
+    def _remember(self, query: str, entry: PreparedDocument) -> PreparedDocument:
+        cost = _cost(query)
+        if query in self._entries or cost > self.max_bytes:
             return entry
-        entry = self._prepare(query)
         self._entries[query] = entry
-        if len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        self.bytes += cost
+        while len(self._entries) > self.size or self.bytes > self.max_bytes:
+            old, _ = self._entries.popitem(last=False)
+            self.bytes -= _cost(old)
         return entry
 
     def _prepare(self, query: str) -> PreparedDocument:
+        size = len(query.encode("utf-8", "surrogatepass")) if not query.isascii() else len(query)
+        if size > self.limits.max_query_bytes:
+            return PreparedDocument(None, [GraphQLError(
+                f"The document is larger than {self.limits.max_query_bytes} bytes "
+                f"(limits.max_query_bytes).", extensions={"code": "QUERY_TOO_LARGE"})])
         try:
             document = parse(query, max_tokens=self.limits.max_query_tokens)
         except GraphQLError as exc:

@@ -92,7 +92,7 @@ class GraphQLService:
         if name is not None and not isinstance(name, str):
             return _json({"errors": [request_error("'operationName' must be a string.")]}, 400, json_type)
 
-        prepared = self.documents.get(query)
+        prepared = await self.documents.aget(query)
         if prepared.errors:
             return _errors(prepared.errors, json_type)
         operation = prepared.operation(name)
