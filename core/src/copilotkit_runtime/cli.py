@@ -31,9 +31,8 @@ def _runtime(args: argparse.Namespace) -> Runtime:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from .server import create_app
+    from .serving import make_server
 
     overrides: dict[str, Any] = {}
     if args.host:
@@ -58,8 +57,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     hint = _startup_hint(runtime)
     if hint:
         print(hint, file=sys.stderr, flush=True)
-    uvicorn.run(app, host=server.host, port=server.port, log_level=settings.log_level.lower(),
-                access_log=args.access_log, lifespan="on", timeout_graceful_shutdown=5)
+    make_server(app, runtime, host=server.host, port=server.port,
+                log_level=settings.log_level.lower(), access_log=args.access_log).run()
     return 0
 
 

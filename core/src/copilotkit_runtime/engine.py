@@ -32,6 +32,7 @@ from .errors import (
     AgentNotFoundError,
     CopilotKitRuntimeError,
     GuardrailBlockedError,
+    ServerShuttingDownError,
     StoreError,
     ThreadBusyError,
     TooManyMessagesError,
@@ -107,6 +108,9 @@ class Engine:
         self.options = options if options is not None else EngineOptions()
         self.active_runs: dict[str, Run] = {}
         self._relays: set[asyncio.Task[None]] = set()
+        #: set once the server is shutting down: no new runs (see :meth:`drain`)
+        self.draining = False
+        self._drain_timer: asyncio.TimerHandle | None = None
 
     @property
     def relays_live(self) -> bool:
@@ -159,6 +163,8 @@ class Engine:
         ``detached``: the run goes on when its reader goes away (see :class:`Run`).
         """
         entry = self.agent(request.agent)
+        if self.draining:
+            raise ServerShuttingDownError()
         count, limit = len(request.input.messages), self.options.max_messages
         if count > limit:
             raise TooManyMessagesError(count, limit)
@@ -279,13 +285,32 @@ class Engine:
         """Ask the run on ``thread_id`` to stop, wherever it runs. Whether one was running."""
         return await self.store.request_stop(thread_id, run_id)
 
+    def drain(self, grace: float) -> None:
+        """The server is shutting down: refuse new runs from now on
+        (:class:`ServerShuttingDownError`), and end the runs still going after ``grace``
+        seconds as :meth:`close` does. Call it on the event loop; idempotent."""
+        if self.draining:
+            return
+        self.draining = True
+        log.info("shutting down: %d run(s) in progress have %.0f s to finish",
+                 len(self.active_runs), grace)
+        self._drain_timer = asyncio.get_running_loop().call_later(grace, self._end_runs)
+
+    def _end_runs(self) -> list[asyncio.Task[None]]:
+        ended = []
+        for run in list(self.active_runs.values()):
+            if run.end_for_shutdown() and run.task is not None:
+                ended.append(run.task)
+        return ended
+
     async def close(self, grace: float = 5.0) -> None:
-        """Cancel the runs in progress and wait (at most ``grace`` seconds) until they have
+        """End the runs in progress, each with a ``RUN_ERROR`` (``SERVER_SHUTTING_DOWN``) and
+        stored like any ended run, and wait (at most ``grace`` seconds) until they have
         released their threads and their relays have published their last batch."""
-        runs = [run.task for run in self.active_runs.values()
-                if run.task is not None and not run.task.done()]
-        for task in runs:
-            task.cancel()
+        self.draining = True
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+        runs = self._end_runs()
         pending: set[asyncio.Task[Any]] = {*runs, *self._relays}
         if pending:
             _, pending = await asyncio.wait(pending, timeout=grace)
@@ -340,6 +365,8 @@ class Run:
         self._wakeup = asyncio.Event()
         self.ended = asyncio.Event()  # set with ``closed``
         self._stopping = False
+        self._shutting_down = False
+        self._in_provider = False
         self._lease_lost = False
         self._lease_error = ""
         self.check_output = [g for g in engine.guardrails if g.checks_output]
@@ -355,6 +382,16 @@ class Run:
             self.engine.active_runs[self.request.run_id] = self
             if self.engine.relays_live:
                 self.engine._start_relay(self)
+
+    def end_for_shutdown(self) -> bool:
+        """End the run now because the server is shutting down: its stream gets a
+        ``RUN_ERROR`` (``SERVER_SHUTTING_DOWN``) and it is stored (history, and the thread's
+        messages so far). Whether there was a running provider to end."""
+        if self.task is None or self.task.done() or not self._in_provider:
+            return False  # not started, or already ending (storing its result)
+        self._shutting_down = True
+        self.task.cancel()
+        return True
 
     async def abandon(self) -> None:
         """The reader went away before reading anything: free the thread now (the provider
@@ -454,6 +491,7 @@ class Run:
         consumer_gone = False
         emit = self._emit
         try:
+            self._in_provider = True
             try:
                 async for event in agen:
                     for out in validator.feed(event):
@@ -469,11 +507,14 @@ class Run:
                 else:
                     tail = validator.finish()
             except asyncio.CancelledError:
-                if not (self._stopping or self._lease_lost):
+                if not (self._stopping or self._lease_lost or self._shutting_down):
                     consumer_gone = True
                     raise
                 me.uncancel()
-                if self._lease_lost:
+                if self._shutting_down:
+                    tail = validator.fail("The server shut down before the run finished.",
+                                          "SERVER_SHUTTING_DOWN")
+                elif self._lease_lost:
                     tail = validator.fail(f"The run lost its thread lock: {self._lease_error}",
                                           "THREAD_LOCK_LOST")
                 else:
@@ -489,6 +530,7 @@ class Run:
                 log.exception("agent %s failed in run %s", request.agent, request.run_id)
                 tail = validator.fail(self.engine.public_error(exc, request.agent), "AGENT_ERROR")
 
+            self._in_provider = False
             keeper.cancel()
             for out in tail:
                 recorder.feed(out)
@@ -496,7 +538,9 @@ class Run:
             if self.outcome == "pending":
                 self.outcome = "success" if ended_ok else "error"
             try:
-                await self._persist(recorder, persist_state=ended_ok)
+                # A run cut by a shutdown keeps what it did (the user's message, the reply so
+                # far): the client may go on with the thread after the restart.
+                await self._persist(recorder, persist_state=ended_ok or self._shutting_down)
             except Exception as exc:
                 log.exception("could not save thread %s", request.thread_id)
                 if ended_ok:

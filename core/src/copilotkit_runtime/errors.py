@@ -60,6 +60,16 @@ class ThreadBusyError(CopilotKitRuntimeError):
         self.thread_id = thread_id
 
 
+class ServerShuttingDownError(CopilotKitRuntimeError):
+    """The server is shutting down and takes no new runs (clients retry on another instance
+    or after the restart)."""
+
+    code = "SERVER_SHUTTING_DOWN"
+
+    def __init__(self) -> None:
+        super().__init__("The server is shutting down and takes no new runs; retry shortly.")
+
+
 class GuardrailBlockedError(CopilotKitRuntimeError):
     """An input guardrail refused the request."""
 

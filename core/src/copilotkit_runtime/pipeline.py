@@ -19,10 +19,11 @@ before any middleware runs. Every request that gets past that meets the middlewa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from .errors import UnauthorizedError
@@ -31,6 +32,8 @@ from .middleware import RequestContext
 
 if TYPE_CHECKING:
     from .runtime import Runtime
+
+log = logging.getLogger("copilotkit_runtime.server")
 
 __all__ = ["BadRequest", "Pipeline", "WireErrors", "parse_json", "read_bounded"]
 
@@ -76,11 +79,18 @@ async def read_bounded(request: Request, limit: int, setting: str = "limits.max_
         raise _too_large(limit, setting)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit, setting)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit, setting)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # Nobody will read the answer: one line in the log, no traceback.
+        log.info("%s %s: the client went away (or timed out) after %d bytes of the body",
+                 request.method, request.url.path, size)
+        raise BadRequest("The client disconnected before sending the whole body.", 400,
+                         "CLIENT_DISCONNECTED") from None
     return b"".join(chunks)
 
 

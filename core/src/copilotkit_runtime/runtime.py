@@ -206,6 +206,7 @@ class Runtime:
         if self._started:
             return
         self.build()
+        self.engine.draining = False
         await self.store.open()
         started: list[AgentProvider] = []
         try:

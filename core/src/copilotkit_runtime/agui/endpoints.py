@@ -19,6 +19,7 @@ from .. import __version__
 from ..errors import (
     AgentNotFoundError,
     GuardrailBlockedError,
+    ServerShuttingDownError,
     StoreError,
     ThreadBusyError,
     TooManyMessagesError,
@@ -158,6 +159,8 @@ async def run_endpoint(call: AguiCall) -> Response:
         return errors.invalid_body(f"more than {exc.limit} messages")
     except ThreadBusyError as exc:
         return errors.thread_busy(exc.message)
+    except ServerShuttingDownError as exc:
+        return errors.error_response("Server shutting down", exc.message, 503)
     except GuardrailBlockedError as exc:
         frame = error_frame(exc.message, exc.code)
 

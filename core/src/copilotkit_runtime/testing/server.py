@@ -50,12 +50,12 @@ def serve_runtime(runtime: Runtime, *, app: Any = None, port: int | None = None,
                   timeout: float = 20.0) -> Iterator[ServedRuntime]:
     """Start uvicorn with ``create_app(runtime)`` (or ``app``); stop it on exit."""
     from ..server import create_app
+    from ..serving import make_server
 
     app = app if app is not None else create_app(runtime)
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
+    server = make_server(app, runtime, host="127.0.0.1", port=port, log_level="warning",
+                         timeout_graceful_shutdown=2)
     served = ServedRuntime(runtime, "127.0.0.1", port, server, threading.Thread())
 
     def run() -> None:
