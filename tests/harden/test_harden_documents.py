@@ -18,7 +18,7 @@ from copilotkit_runtime.testing import make_runtime, serve_runtime
 def big_query(i: int, size: int) -> str:
     """A valid query whose text is ``size`` bytes, nearly all of it one string literal
     (one token: the token limit does not stop it)."""
-    head, tail = 'query Q%d { __type(name: "' % i, '") { name } }'
+    head, tail = f'query Q{i} {{ __type(name: "', '") { name } }'
     return head + "y" * (size - len(head) - len(tail)) + tail
 
 

@@ -79,7 +79,7 @@ def _timed_protocol(header_timeout: float, body_timeout: float) -> type[asyncio.
         def _expired(self, what: str, seconds: float) -> None:
             self._deadline = None
             if self.transport is not None and not self.transport.is_closing():
-                client = "%s:%d" % self.client if self.client else "a client"
+                client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
                 log.info("closing the connection of %s: the request's %s did not arrive within "
                          "%.0f s", client, what, seconds)
                 self.transport.close()
