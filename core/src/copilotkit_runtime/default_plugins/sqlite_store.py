@@ -4,20 +4,37 @@ All database work happens on one dedicated thread (so the event loop never block
 statements never interleave). Run locks live in a table with a wall-clock expiry, so two
 processes sharing one database file also exclude each other; a stop request is a flag on the
 lock row, seen by the holder at once in-process and within ``poll_interval`` from another one.
+
+**Dead holders.** Each open store is an *instance* with an id, and holds an exclusive OS lock
+(``flock``) on its own file ``<database>.instances/<id>.lock`` for as long as it lives; the
+kernel drops that lock when the process dies, ``kill -9`` included. Every lock row names its
+instance, so a lock whose instance's file can be locked by someone else belongs to a dead
+process: it is cleared on open, and taken over at once by the next run on its thread (and a
+stop request for it says no run is going). A live holder's lock is never taken before it
+expires. Without ``fcntl`` (Windows) locks only expire.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import re
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import Field
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: locks only expire
+    fcntl = None  # type: ignore[assignment]
 
 from copilotkit_runtime.errors import StoreError, VersionConflictError
 from copilotkit_runtime.hookspecs import hookimpl
@@ -56,9 +73,91 @@ CREATE TABLE IF NOT EXISTS run_locks (
     thread_id TEXT PRIMARY KEY,
     run_id TEXT NOT NULL,
     expires_at REAL NOT NULL,
-    stop_requested INTEGER NOT NULL DEFAULT 0
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    owner TEXT
 );
 """
+
+
+def _add_lock_owner(db: sqlite3.Connection) -> None:
+    """Files written before lock rows named their instance get the (nullable) column."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(run_locks)")}
+    if "owner" not in columns:
+        db.execute("ALTER TABLE run_locks ADD COLUMN owner TEXT")
+
+
+class _Instances:
+    """This store instance's liveness lock, and the test of another instance's.
+
+    ``<database>.instances/<id>.lock`` is held with an exclusive ``flock`` while the instance
+    is open. Another instance is dead when its file exists and can be locked.
+    """
+
+    def __init__(self, db_path: Path) -> None:
+        self.folder = db_path.with_name(db_path.name + ".instances")
+        self.id = uuid.uuid4().hex
+        self._fd: int | None = None
+        self._dead: set[str] = set()
+
+    @property
+    def supported(self) -> bool:
+        return fcntl is not None
+
+    def hold(self) -> None:
+        if fcntl is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        # Locked before it gets its name: nobody can see the file unlocked and call it dead.
+        temporary = self.folder / f".{self.id}.tmp"
+        fd = os.open(temporary, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.replace(temporary, self.folder / f"{self.id}.lock")
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.folder / f"{self.id}.lock")
+            os.close(self._fd)
+            self._fd = None
+
+    def forget(self, owner: str) -> None:
+        """Remove a dead instance's file (once its lock rows are gone)."""
+        with contextlib.suppress(OSError):
+            os.unlink(self.folder / f"{owner}.lock")
+
+    def dead_files(self) -> list[str]:
+        """Instances whose files are left by dead processes."""
+        try:
+            names = [p.stem for p in self.folder.glob("*.lock")]
+        except OSError:
+            return []
+        return [name for name in names if self.is_dead(name)]
+
+    def is_dead(self, owner: str | None) -> bool:
+        """Whether ``owner`` is an instance known to have died (never this one)."""
+        if fcntl is None or not owner or owner == self.id or not _INSTANCE_ID.fullmatch(owner):
+            return False
+        if owner in self._dead:
+            return True
+        path = self.folder / f"{owner}.lock"
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            return False  # unknown (another host, or already cleared): let the lock expire
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # held: alive
+        else:
+            self._dead.add(owner)
+            return True
+        finally:
+            os.close(fd)
+
+
+_INSTANCE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class SQLiteOptions(StoreOptions):
@@ -114,6 +213,7 @@ class SQLiteStore(StateStore):
         self._db: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._signals = LocalStopSignals()
+        self._instances = _Instances(self.path)
 
     def configure(self, settings: Any) -> None:
         if not self.path.is_absolute():
@@ -134,14 +234,33 @@ class SQLiteStore(StateStore):
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             db.executescript(SCHEMA)
+            _add_lock_owner(db)
             return db
 
         try:
             self._db = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
+            self._instances = _Instances(self.path)
+            self._instances.hold()
         except (sqlite3.Error, OSError) as exc:
             self._executor.shutdown(wait=False)
             self._executor = None
             raise StoreError(f"Cannot open the SQLite store at {self.path}: {exc}") from exc
+        await self._run(self._clear_dead_locks)
+
+    def _clear_dead_locks(self, db: sqlite3.Connection) -> int:
+        """Delete the lock rows of dead instances and expired ones; how many went."""
+        owners = [row[0] for row in db.execute("SELECT DISTINCT owner FROM run_locks")]
+        dead = {owner for owner in owners if self._instances.is_dead(owner)}
+        cleared = sum(self._forget(db, owner) for owner in dead | set(self._instances.dead_files()))
+        cleared += db.execute("DELETE FROM run_locks WHERE expires_at <= ?",
+                              (time.time(),)).rowcount
+        return cleared
+
+    def _forget(self, db: sqlite3.Connection, owner: str) -> int:
+        """Drop every lock row of the dead instance ``owner``, then its file."""
+        count = db.execute("DELETE FROM run_locks WHERE owner = ?", (owner,)).rowcount
+        self._instances.forget(owner)
+        return int(count)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -150,6 +269,7 @@ class SQLiteStore(StateStore):
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        self._instances.release()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         db = self._db
@@ -261,16 +381,18 @@ class SQLiteStore(StateStore):
             now = time.time()
             db.execute("BEGIN IMMEDIATE")
             try:
-                row = db.execute("SELECT run_id, expires_at FROM run_locks WHERE thread_id = ?",
-                                 (thread_id,)).fetchone()
-                if row is not None and row[1] > now and row[0] != run_id:
+                row = db.execute("SELECT run_id, expires_at, owner FROM run_locks "
+                                 "WHERE thread_id = ?", (thread_id,)).fetchone()
+                if row is not None and row[1] > now and row[0] != run_id \
+                        and not self._instances.is_dead(row[2]):
                     db.execute("ROLLBACK")
                     return False
                 db.execute(
-                    "INSERT INTO run_locks (thread_id, run_id, expires_at, stop_requested) "
-                    "VALUES (?,?,?,0) ON CONFLICT (thread_id) DO UPDATE SET run_id=excluded.run_id, "
-                    "expires_at=excluded.expires_at, stop_requested=0",
-                    (thread_id, run_id, now + ttl))
+                    "INSERT INTO run_locks (thread_id, run_id, expires_at, stop_requested, owner) "
+                    "VALUES (?,?,?,0,?) ON CONFLICT (thread_id) DO UPDATE SET "
+                    "run_id=excluded.run_id, expires_at=excluded.expires_at, stop_requested=0, "
+                    "owner=excluded.owner",
+                    (thread_id, run_id, now + ttl, self._instances.id))
                 db.execute("COMMIT")
                 return True
             except BaseException:
@@ -282,8 +404,12 @@ class SQLiteStore(StateStore):
 
     async def request_stop(self, thread_id: str, run_id: str | None = None) -> bool:
         def flag(db: sqlite3.Connection) -> str | None:
-            row = db.execute("SELECT run_id FROM run_locks WHERE thread_id = ? AND expires_at > ?",
-                             (thread_id, time.time())).fetchone()
+            row = db.execute("SELECT run_id, owner FROM run_locks WHERE thread_id = ? AND "
+                             "expires_at > ?", (thread_id, time.time())).fetchone()
+            if row is not None and self._instances.is_dead(row[1]):
+                # Its process died: no run is going, and the thread is free from now on.
+                self._forget(db, row[1])
+                return None
             if row is None or (run_id is not None and row[0] != run_id):
                 return None
             db.execute("UPDATE run_locks SET stop_requested = 1 WHERE thread_id = ? AND run_id = ?",
