@@ -175,3 +175,22 @@ def test_a_tool_whose_properties_are_a_list_does_not_break_the_demo_agent(
     response = generate(served.url, data)
     assert gql_status(response.text)["code"] == "Success", response.text
     assert "paint" in response.text  # the demo agent called the action, with no arguments
+
+
+# -- 8. history per agent ----------------------------------------------------------------------
+
+def test_connect_replays_only_the_runs_of_its_own_agent(served: ServedRuntime) -> None:
+    thread = f"t-{uuid.uuid4()}"
+    ran = sse_events(httpx.post(f"{served.url}/agent/demo/run", json=run_input(thread, "first"),
+                                timeout=10).content)
+    assert types(ran)[-1] == "RUN_FINISHED"
+    other = httpx.post(f"{served.url}/agent/demo2/connect", json=run_input(thread), timeout=10)
+    assert other.status_code == 200 and sse_events(other.content) == []
+    second = sse_events(httpx.post(f"{served.url}/agent/demo2/run",
+                                   json=run_input(thread, "second"), timeout=10).content)
+    mine = sse_events(httpx.post(f"{served.url}/agent/demo/connect", json=run_input(thread),
+                                 timeout=10).content)
+    theirs = sse_events(httpx.post(f"{served.url}/agent/demo2/connect", json=run_input(thread),
+                                   timeout=10).content)
+    assert {e["runId"] for e in mine if e["type"] == "RUN_FINISHED"} == {ran[-1]["runId"]}
+    assert {e["runId"] for e in theirs if e["type"] == "RUN_FINISHED"} == {second[-1]["runId"]}

@@ -229,9 +229,13 @@ class Engine:
             with contextlib.suppress(BaseException):
                 await agen.aclose()
 
-    async def connect(self, thread_id: str, *, idle_timeout: float | None = None
+    async def connect(self, thread_id: str, *, idle_timeout: float | None = None,
+                      agent: str | None = None
                       ) -> AsyncIterator[Sequence[BaseEvent] | Sequence[dict[str, Any]]]:
         """The thread's stored history, then the live tail of a run still in progress.
+
+        With ``agent``, only that agent's runs (history, when the store keeps it per agent,
+        and a live run in this process).
 
         Everything that can fail before the first byte (the store) raises here; the returned
         iterator yields batches: the history as event dicts, then the live run's events
@@ -245,13 +249,18 @@ class Engine:
         duplicate) or the relay still has all of it (nothing lost).
         """
         live = self.active_run(thread_id)
+        if live is not None and agent is not None and live.request.agent != agent:
+            live = None
         remote: AsyncGenerator[LiveBatch, None] | None = None
         first: LiveBatch | None = None
         try:
             if live is None and self.relays_live:
                 remote = self.store.follow_live(thread_id, idle_timeout=idle_timeout)
                 first = await anext(remote, None)
-            history = await self.store.get_events(thread_id)
+            if agent is not None and self.store.history_by_agent:
+                history = await self.store.get_events(thread_id, agent=agent)  # type: ignore[call-arg]
+            else:
+                history = await self.store.get_events(thread_id)
         except BaseException:
             if remote is not None:
                 await remote.aclose()
@@ -596,7 +605,12 @@ class Run:
                                     lambda current: record.evolve(version=current.version),
                                     ttl=engine.options.thread_ttl)
         if engine.options.record_events:
-            await store.append_events(request.thread_id, request.run_id, recorder.compacted_events())
+            events = recorder.compacted_events()
+            if store.history_by_agent:
+                await store.append_events(request.thread_id, request.run_id, events,
+                                          agent=request.agent)  # type: ignore[call-arg]
+            else:
+                await store.append_events(request.thread_id, request.run_id, events)
 
     async def _keep_lease(self, pump: asyncio.Task[None]) -> None:
         lease = self.lease

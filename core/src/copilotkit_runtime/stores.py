@@ -13,7 +13,9 @@ Semantics:
   raises :class:`~copilotkit_runtime.errors.VersionConflictError` when another writer got
   there first, so no update is lost. ``ttl`` (seconds) makes a thread expire.
 * **History** is an append-only list of events per thread, each with a sequence number that
-  increases within the thread.
+  increases within the thread. Stores with ``history_by_agent`` also keep which agent each run
+  was of, so one agent's replay (AG-UI ``/connect``) never shows another agent's runs on the
+  same thread id.
 * **Run locks** make sure one thread has at most one run at a time, across every process that
   shares the store. A lock has an expiry so a crashed process does not hold a thread forever;
   the holder renews it. :meth:`StateStore.request_stop` reaches the lease's holder wherever it is.
@@ -63,6 +65,8 @@ class StoredEvent:
     seq: int
     run_id: str
     event: dict[str, Any]
+    #: the agent whose run it was (``None``: not recorded, e.g. written by an older release)
+    agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,9 @@ class StateStore(ABC):
     #: Off by default: the engine then publishes nothing and readers follow only the runs of
     #: their own process.
     supports_live_relay: ClassVar[bool] = False
+    #: whether :meth:`append_events` and :meth:`get_events` take ``agent`` (history per agent
+    #: and thread). Without it, a thread's history is one list whatever the agent.
+    history_by_agent: ClassVar[bool] = False
 
     def __init__(self, options: StoreOptions | None = None) -> None:
         self.options = options if options is not None else self.Options()
@@ -151,13 +158,16 @@ class StateStore(ABC):
     @abstractmethod
     async def append_events(
         self, thread_id: str, run_id: str, events: Sequence[dict[str, Any]]
-    ) -> None: ...
+    ) -> None:
+        """Append a run's events. Stores with ``history_by_agent`` take ``agent=`` (keyword)
+        too: the agent the run was of."""
 
     @abstractmethod
     async def get_events(
         self, thread_id: str, *, after: int = 0, limit: int | None = None
     ) -> list[StoredEvent]:
-        """Events with ``seq > after``, oldest first."""
+        """Events with ``seq > after``, oldest first. Stores with ``history_by_agent`` take
+        ``agent=`` too: then only that agent's runs (and runs of no recorded agent)."""
 
     @abstractmethod
     async def acquire_run_lock(self, thread_id: str, run_id: str, ttl: float) -> RunLease | None:

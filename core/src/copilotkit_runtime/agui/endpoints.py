@@ -289,13 +289,15 @@ async def connect_endpoint(call: AguiCall) -> Response:
     engine's :meth:`~copilotkit_runtime.engine.Engine.connect`)."""
     runtime = call.runtime
     agent_id = call.params["agentId"]
-    if resolve_agent(runtime, agent_id) is None:
+    agent = resolve_agent(runtime, agent_id)
+    if agent is None:
         return errors.agent_not_found(agent_id)
     run_input = parse_input(call.body)
     if isinstance(run_input, JSONResponse):
         return run_input
     try:
-        replay = await runtime.engine.connect(run_input.thread_id, idle_timeout=KEEPALIVE_SECONDS)
+        replay = await runtime.engine.connect(run_input.thread_id, idle_timeout=KEEPALIVE_SECONDS,
+                                              agent=agent)
     except StoreError as exc:
         return errors.server_error("Failed to connect", exc.message)
 

@@ -45,6 +45,8 @@ class _MemoryLease(RunLease):
 class MemoryStore(StateStore):
     """Threads in dicts. Safe within one event loop; not shared between processes."""
 
+    history_by_agent = True
+
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)
         self._threads: dict[tuple[str, str], tuple[ThreadRecord, float | None]] = {}
@@ -101,16 +103,17 @@ class MemoryStore(StateStore):
         self._events.pop(thread_id, None)
 
     async def append_events(self, thread_id: str, run_id: str,
-                            events: Sequence[dict[str, Any]]) -> None:
+                            events: Sequence[dict[str, Any]], *, agent: str | None = None) -> None:
         history = self._events.setdefault(thread_id, [])
         seq = history[-1].seq if history else 0
         for event in events:
             seq += 1
-            history.append(StoredEvent(seq, run_id, event))
+            history.append(StoredEvent(seq, run_id, event, agent))
 
-    async def get_events(self, thread_id: str, *, after: int = 0,
-                         limit: int | None = None) -> list[StoredEvent]:
-        out = [e for e in self._events.get(thread_id, []) if e.seq > after]
+    async def get_events(self, thread_id: str, *, after: int = 0, limit: int | None = None,
+                         agent: str | None = None) -> list[StoredEvent]:
+        out = [e for e in self._events.get(thread_id, []) if e.seq > after
+               and (agent is None or e.agent is None or e.agent == agent)]
         return out[:limit] if limit is not None else out
 
     async def acquire_run_lock(self, thread_id: str, run_id: str, ttl: float) -> RunLease | None:

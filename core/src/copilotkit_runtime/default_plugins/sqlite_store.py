@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS events (
     seq INTEGER NOT NULL,
     run_id TEXT NOT NULL,
     event TEXT NOT NULL,
+    agent TEXT,
     PRIMARY KEY (thread_id, seq)
 );
 CREATE TABLE IF NOT EXISTS run_locks (
@@ -80,10 +81,12 @@ CREATE TABLE IF NOT EXISTS run_locks (
 
 
 def _add_lock_owner(db: sqlite3.Connection) -> None:
-    """Files written before lock rows named their instance get the (nullable) column."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(run_locks)")}
-    if "owner" not in columns:
-        db.execute("ALTER TABLE run_locks ADD COLUMN owner TEXT")
+    """Files written before lock rows named their instance, and events their agent, get the
+    (nullable) columns."""
+    for table, column in (("run_locks", "owner"), ("events", "agent")):
+        columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in columns:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
 
 class _Instances:
@@ -206,6 +209,7 @@ class _SQLiteLease(RunLease):
 
 class SQLiteStore(StateStore):
     Options = SQLiteOptions
+    history_by_agent = True
 
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)
@@ -347,7 +351,7 @@ class SQLiteStore(StateStore):
     # -- history -----------------------------------------------------------------------------
 
     async def append_events(self, thread_id: str, run_id: str,
-                            events: Sequence[dict[str, Any]]) -> None:
+                            events: Sequence[dict[str, Any]], *, agent: str | None = None) -> None:
         if not events:
             return
         payloads = [json.dumps(e, separators=(",", ":")) for e in events]
@@ -358,21 +362,28 @@ class SQLiteStore(StateStore):
                 last = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE thread_id = ?",
                                   (thread_id,)).fetchone()[0]
                 db.executemany(
-                    "INSERT INTO events (thread_id, seq, run_id, event) VALUES (?,?,?,?)",
-                    [(thread_id, last + i + 1, run_id, p) for i, p in enumerate(payloads)])
+                    "INSERT INTO events (thread_id, seq, run_id, event, agent) VALUES (?,?,?,?,?)",
+                    [(thread_id, last + i + 1, run_id, p, agent) for i, p in enumerate(payloads)])
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
         await self._run(append)
 
-    async def get_events(self, thread_id: str, *, after: int = 0,
-                         limit: int | None = None) -> list[StoredEvent]:
+    async def get_events(self, thread_id: str, *, after: int = 0, limit: int | None = None,
+                         agent: str | None = None) -> list[StoredEvent]:
         def get(db: sqlite3.Connection) -> list[Any]:
+            if agent is None:
+                return db.execute(
+                    "SELECT seq, run_id, event, agent FROM events WHERE thread_id = ? AND seq > ? "
+                    "ORDER BY seq LIMIT ?", (thread_id, after, -1 if limit is None else limit)
+                ).fetchall()
             return db.execute(
-                "SELECT seq, run_id, event FROM events WHERE thread_id = ? AND seq > ? "
-                "ORDER BY seq LIMIT ?", (thread_id, after, -1 if limit is None else limit)).fetchall()
-        return [StoredEvent(seq, run_id, json.loads(event)) for seq, run_id, event in await self._run(get)]
+                "SELECT seq, run_id, event, agent FROM events WHERE thread_id = ? AND seq > ? "
+                "AND (agent = ? OR agent IS NULL) ORDER BY seq LIMIT ?",
+                (thread_id, after, agent, -1 if limit is None else limit)).fetchall()
+        return [StoredEvent(seq, run_id, json.loads(event), who)
+                for seq, run_id, event, who in await self._run(get)]
 
     # -- run locks ---------------------------------------------------------------------------
 

@@ -144,6 +144,19 @@ class StoreContract:
         limited = await store.get_events(tid, after=events[1].seq, limit=2)
         assert [e.event["i"] for e in limited] == [2, 3]
 
+    async def test_history_per_agent(self, store: StateStore) -> None:
+        if not store.history_by_agent:
+            pytest.skip("this store keeps one history per thread, whatever the agent")
+        tid = _tid()
+        await store.append_events(tid, "r1", [{"i": 1}], agent="a")  # type: ignore[call-arg]
+        await store.append_events(tid, "r2", [{"i": 2}], agent="b")  # type: ignore[call-arg]
+        await store.append_events(tid, "r3", [{"i": 3}])
+        mine = await store.get_events(tid, agent="a")  # type: ignore[call-arg]
+        assert [(e.run_id, e.agent) for e in mine] == [("r1", "a"), ("r3", None)]
+        assert [e.run_id for e in await store.get_events(tid)] == ["r1", "r2", "r3"]
+        assert [e.run_id for e in await store.get_events(tid, agent="b", after=mine[0].seq)] \
+            == ["r2", "r3"]  # type: ignore[call-arg]
+
     async def test_concurrent_appends_keep_every_event(self, store: StateStore) -> None:
         tid = _tid()
         await asyncio.gather(*(store.append_events(tid, f"r{i}", [{"i": i}]) for i in range(10)))
