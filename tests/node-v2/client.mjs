@@ -6,6 +6,7 @@
 // steps:    {op: "run", text}            add a user message and run the agent
 //           {op: "connect"}              a fresh client (a page reload) connects to the thread
 //           {op: "run-and-stop", text}   start a run and stop it after the first text chunk
+//           {op: "suggest", instructions}  dynamic suggestions (useConfigureSuggestions) for the agent
 // Frontend tool "setColor" ({color: string}) is registered; its calls are recorded.
 // CopilotKitCore only connects in a browser (it checks `typeof window`); this is Node.
 globalThis.window ??= globalThis;
@@ -80,6 +81,19 @@ for (const step of scenario.steps ?? []) {
       await core.connectAgent({ agent });
       await settle(agent);
       out.steps.push({ op: step.op, ...snapshot(agent) });
+    } else if (step.op === "suggest") {
+      const agent = agentOf(core);
+      const finished = new Promise((resolve) => {
+        const sub = core.subscribe({
+          onSuggestionsFinishedLoading: () => { sub.unsubscribe(); resolve(); },
+        });
+      });
+      core.addSuggestionsConfig({ instructions: step.instructions ?? "Suggest what to ask next",
+        minSuggestions: 1, maxSuggestions: 3, available: "always" });
+      core.reloadSuggestions(agent.agentId);
+      await Promise.race([finished, new Promise((r) => setTimeout(r, 15000))]);
+      out.steps.push({ op: step.op, suggestions: core.getSuggestions(agent.agentId).suggestions,
+        ...snapshot(agent) });
     } else if (step.op === "run-and-stop") {
       const agent = agentOf(core);
       agent.addMessage({ id: crypto.randomUUID(), role: "user", content: step.text });

@@ -115,8 +115,9 @@ def forwarded_settings(props: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(temperature, int | float) and not isinstance(temperature, bool):
         out["temperature"] = float(temperature)
     max_tokens = props.get("maxTokens", props.get("max_tokens"))
-    if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) and max_tokens > 0:
-        out["max_tokens"] = max_tokens
+    # GraphQL types maxTokens as a Float: 20.0 is 20.
+    if isinstance(max_tokens, int | float) and not isinstance(max_tokens, bool) and max_tokens >= 1:
+        out["max_tokens"] = int(max_tokens)
     stop = props.get("stop")
     if isinstance(stop, str):
         out["stop"] = [stop]

@@ -25,8 +25,6 @@ from typing import Any
 from copilotkit_runtime import hookimpl
 from copilotkit_runtime.llm import ChatModel, LLMOptions, LLMProvider
 
-from .model import OpenAIChatModel
-
 DEFAULT_MODEL = "gpt-4o-mini"
 KEY_VARIABLE = "OPENAI_API_KEY"
 
@@ -42,6 +40,8 @@ class OpenAIProvider(LLMProvider):
     default_model = DEFAULT_MODEL
 
     def create_model(self, api_key: str | None) -> ChatModel:
+        from .model import OpenAIChatModel  # the SDK, only when an agent uses it
+
         opts: OpenAIOptions = self.options  # type: ignore[assignment]
         return OpenAIChatModel(
             api_key=api_key, base_url=opts.base_url, organization=opts.organization,
