@@ -206,6 +206,9 @@ class Settings(_Strict):
     )
     guardrails: dict[str, GuardrailSettings] = Field(default_factory=dict)
     actions: dict[str, ActionSettings] = Field(default_factory=dict)
+    #: ``[mcp.NAME]``: MCP servers whose tools become backend actions; validated by the plugin
+    #: that serves them (``pip install copilotkit-mcp``), so the core needs no MCP library.
+    mcp: dict[str, dict[str, Any]] = Field(default_factory=dict)
     request_rules_guardrail: str = Field(
         "topics", description="guardrail type that applies per-request client rules"
     )

@@ -1,0 +1,82 @@
+"""All the ``[mcp.*]`` servers of one runtime: started together, their tools made actions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from copilotkit_runtime import Action, ConfigError
+
+from .connection import McpConnection, McpServerError
+from .options import McpServerOptions
+from .tools import action_name, placeholder_action, tool_action
+
+log = logging.getLogger("copilotkit_mcp")
+
+
+def parse_servers(sections: Mapping[str, Mapping[str, Any]]) -> dict[str, McpServerOptions]:
+    servers = {}
+    for name, section in sections.items():
+        try:
+            servers[name] = McpServerOptions.model_validate(dict(section))
+        except ValidationError as exc:
+            problems = "; ".join(f"mcp.{name}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                                 if e["loc"] else f"mcp.{name}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(problems) from None
+    return servers
+
+
+class McpManager:
+    def __init__(self, servers: Mapping[str, McpServerOptions]) -> None:
+        self.connections = {name: McpConnection(name, opts) for name, opts in servers.items()}
+
+    async def start(self) -> None:
+        """Start every server at once. One that fails is logged, not raised: the runs that
+        call its tools get the error (and the next call tries again)."""
+        results = await asyncio.gather(*(c.connect() for c in self.connections.values()),
+                                       return_exceptions=True)
+        for connection, result in zip(self.connections.values(), results, strict=True):
+            if isinstance(result, McpServerError):
+                log.error("%s", result)
+            elif isinstance(result, BaseException):
+                log.error("%s could not be started: %r", connection.describe(), result)
+            else:
+                log.info("%s: %d tool(s)", connection.describe(), len(connection.tools))
+
+    def actions(self, taken: Mapping[str, Any]) -> dict[str, Action]:
+        """Each server's tools as actions (those ``tools`` lists, if it does). A name already
+        taken (by another action or server) is skipped with an error in the log."""
+        out: dict[str, Action] = {}
+        for connection in self.connections.values():
+            wanted = connection.options.tools
+            listed = {tool.name: tool for tool in connection.tools}
+            if wanted is not None:
+                missing = [t for t in wanted if t not in listed]
+                if missing and connection.client is not None:
+                    log.error("%s does not offer tool(s) %s (it offers: %s)", connection.describe(),
+                              ", ".join(missing), ", ".join(sorted(listed)) or "none")
+            names = wanted if wanted is not None else list(listed)
+            for tool in names:
+                action = (tool_action(connection, listed[tool]) if tool in listed
+                          else placeholder_action(connection, tool) if connection.client is None
+                          else None)
+                if action is None:
+                    continue
+                if action.name in taken or action.name in out:
+                    log.error("%s: tool '%s' is not offered: the action name '%s' is already "
+                              "taken (set prefix in [mcp.%s])", connection.describe(), tool,
+                              action.name, connection.name)
+                    continue
+                out[action.name] = action
+        return out
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.close() for c in self.connections.values()),
+                             return_exceptions=True)
+
+
+__all__ = ["McpManager", "action_name", "parse_servers"]

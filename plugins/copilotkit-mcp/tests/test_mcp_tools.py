@@ -1,0 +1,180 @@
+"""MCP servers' tools offered to an LLM agent as backend actions, with results fed back.
+
+Real MCP servers (the ``mcp`` SDK's MCPServer, ``mcp_test_server.py``) over stdio, streamable
+HTTP and SSE; a real runtime over real HTTP; the real ``openai`` SDK (the ``openai`` provider)
+against the fake OpenAI-compatible server: only the model is fake.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from copilotkit_mcp.plugin import manager_of
+
+from copilotkit_runtime import ConfigError
+from copilotkit_runtime.testing import ServedRuntime, make_runtime, serve_runtime
+from copilotkit_runtime.testing.fake_llm import FakeLLMServer, Turn
+from copilotkit_runtime.testing.server import free_port
+
+SERVER = str(Path(__file__).parent / "mcp_test_server.py")
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(llm: FakeLLMServer) -> FakeLLMServer:
+    llm.reset()
+    return llm
+
+
+def runtime_with(fake: FakeLLMServer, mcp: dict[str, Any], **agent: Any) -> Any:
+    chat = {"provider": "openai", "model": "fake-gpt", "base_url": fake.openai_url,
+            "api_key": "sk-test", **agent}
+    return make_runtime({"agents": {"chat": chat}, "mcp": mcp})
+
+
+def stdio(**extra: Any) -> dict[str, Any]:
+    return {"command": sys.executable, "args": [SERVER, "stdio"], **extra}
+
+
+def run(served: ServedRuntime, text: str = "go") -> list[dict[str, Any]]:
+    body = {"threadId": str(uuid.uuid4()), "runId": str(uuid.uuid4()), "state": {}, "tools": [],
+            "context": [], "forwardedProps": {},
+            "messages": [{"id": str(uuid.uuid4()), "role": "user", "content": text}]}
+    response = httpx.post(f"{served.url}/agent/chat/run", json=body, timeout=60)
+    assert response.status_code == 200, response.text
+    frames = [f for f in response.text.split("\n\n") if f.strip() and not f.startswith(":")]
+    return [json.loads(f.removeprefix("data: ")) for f in frames]
+
+
+def results(events: list[dict[str, Any]]) -> list[str]:
+    return [e["content"] for e in events if e["type"] == "TOOL_CALL_RESULT"]
+
+
+def offered(fake: FakeLLMServer, request: int = 0) -> dict[str, Any]:
+    return {t["function"]["name"]: t["function"] for t in fake.requests[request].get("tools", [])}
+
+
+@pytest.fixture(scope="module")
+def http_servers() -> Iterator[dict[str, str]]:
+    procs, urls = [], {}
+    try:
+        for mode, path in (("http", "/mcp"), ("sse", "/sse")):
+            port = free_port()
+            procs.append(subprocess.Popen([sys.executable, SERVER, mode, str(port)],
+                                          stderr=subprocess.DEVNULL))
+            urls[mode] = f"http://127.0.0.1:{port}{path}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"the MCP {mode} server did not start") from None
+                    time.sleep(0.1)
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def calc(llm: FakeLLMServer) -> Iterator[ServedRuntime]:
+    """A runtime whose LLM agent has the tools of one stdio server."""
+    with serve_runtime(runtime_with(llm, {"calc": stdio(env={"MCP_TEST_USER": "alice"})})) as served:
+        yield served
+
+
+def test_stdio_tools_are_offered_to_the_model_and_their_results_fed_back(
+        fake: FakeLLMServer, calc: ServedRuntime) -> None:
+    fake.script(Turn(tool_calls=[("add", {"a": 2, "b": 40})]), Turn(text="It is 42."))
+    served = calc
+    events = run(served, "what is 2 + 40")
+    assert results(events) == ["42"]
+    assert "".join(e["delta"] for e in events if e["type"] == "TEXT_MESSAGE_CONTENT") == "It is 42."
+    assert events[-1]["type"] == "RUN_FINISHED"
+    tools = offered(fake)
+    assert {"add", "shout", "whoami", "fail", "die"} <= set(tools)
+    assert tools["add"]["description"] == "Add two integers."
+    assert tools["add"]["parameters"]["required"] == ["a", "b"]
+    # the model read the tool's result
+    assert fake.requests[1]["messages"][-1] == {
+        "role": "tool", "tool_call_id": fake.requests[1]["messages"][-2]["tool_calls"][0]["id"],
+        "content": "42"}
+    # the server's environment came from the config
+    fake.script(Turn(tool_calls=[("whoami", {})]), Turn(text="ok"))
+    assert results(run(served)) == ["alice"]
+
+
+@pytest.mark.parametrize("mode", ["http", "sse"])
+def test_http_and_sse_servers(fake: FakeLLMServer, http_servers: dict[str, str], mode: str) -> None:
+    fake.script(Turn(tool_calls=[("loud_shout", {"text": "hello"})]), Turn(text="done"))
+    config = {"loud": {"url": http_servers[mode], "prefix": "loud_", "tools": ["shout"],
+                       "headers": {"x-token": "t"}}}
+    with serve_runtime(runtime_with(fake, config)) as served:
+        assert results(run(served)) == ["HELLO!"]
+        names = set(offered(fake))  # only the listed tool, with its prefix
+        assert "loud_shout" in names and not names & {"shout", "add", "loud_add", "loud_die"}
+
+
+def test_a_tool_error_is_a_result_the_model_sees(fake: FakeLLMServer, calc: ServedRuntime) -> None:
+    fake.script(Turn(tool_calls=[("fail", {"reason": "disk full"})]), Turn(text="It failed."))
+    events = run(calc)
+    [result] = results(events)
+    assert result.startswith("Error: action 'fail' failed: McpToolError:")
+    assert "fail" in result
+    assert events[-1]["type"] == "RUN_FINISHED"
+
+
+def test_a_server_that_dies_fails_that_call_and_is_started_again(fake: FakeLLMServer,
+                                                                 calc: ServedRuntime) -> None:
+    served = calc
+    first = manager_of(served.runtime).connections["calc"]
+    fake.script(Turn(tool_calls=[("die", {})]), Turn(text="The server died."))
+    events = run(served)
+    [result] = results(events)
+    assert "MCP server 'calc'" in result and "went away during tool 'die'" in result
+    assert events[-1]["type"] == "RUN_FINISHED"  # the run itself is fine
+    fake.script(Turn(tool_calls=[("add", {"a": 1, "b": 1})]), Turn(text="2"))
+    assert results(run(served)) == ["2"]
+    assert manager_of(served.runtime).connections["calc"] is first
+
+
+def test_a_server_that_cannot_start_is_an_error_for_the_runs_that_need_it(
+        fake: FakeLLMServer, caplog: pytest.LogCaptureFixture) -> None:
+    broken = {"command": sys.executable, "args": ["-c", "import sys; sys.exit(3)"],
+              "tools": ["lookup"], "connect_timeout": 20}
+    with serve_runtime(runtime_with(fake, {"broken": broken, "calc": stdio()})) as served:
+        assert any("MCP server 'broken'" in r.getMessage() and "could not be started" in r.getMessage()
+                   for r in caplog.records)
+        fake.script(Turn(tool_calls=[("lookup", {})]), Turn(text="Sorry."))
+        events = run(served)
+        [result] = results(events)
+        assert "MCP server 'broken'" in result and "needed for tool 'lookup'" in result
+        assert events[-1]["type"] == "RUN_FINISHED"
+        # the other server is unaffected
+        fake.script(Turn(tool_calls=[("shout", {"text": "still here"})]), Turn(text="ok"))
+        assert results(run(served)) == ["STILL HERE!"]
+
+
+def test_an_invalid_mcp_section_fails_startup_naming_the_key(fake: FakeLLMServer) -> None:
+    runtime = runtime_with(fake, {"both": {"command": "x", "url": "http://127.0.0.1:1/mcp"}})
+    with pytest.raises(ConfigError, match=r"mcp\.both: .*either command .* or url"):
+        import asyncio
+
+        asyncio.run(runtime.startup())
