@@ -69,11 +69,11 @@ def _describe(info: Any) -> str:
 
 def _startup_hint(runtime: Runtime) -> str | None:
     """Say where the agents come from when the config names none."""
-    if runtime.settings.agents_configured:
-        return None
     if runtime.embedded_by:
         return (f"  the default agent is an LLM chat agent (plugin {runtime.embedded_by}, key from "
                 "the environment); configure [agents.NAME] in copilotkit.toml to choose")
+    if runtime.settings.agents_configured:
+        return None
     return ("  serving the demo agent (no LLM). For an LLM chat agent: install "
             "copilotkit-provider-openai and set OPENAI_API_KEY (or ANTHROPIC_API_KEY with "
             "copilotkit-provider-anthropic)")
