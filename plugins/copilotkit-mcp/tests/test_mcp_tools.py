@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
-from copilotkit_mcp.plugin import manager_of
 
+from copilotkit_mcp.plugin import manager_of
 from copilotkit_runtime import ConfigError
 from copilotkit_runtime.testing import ServedRuntime, make_runtime, serve_runtime
 from copilotkit_runtime.testing.fake_llm import FakeLLMServer, Turn

@@ -223,7 +223,8 @@ class RemoteEndpointProvider(AgentProvider):
             return None
         if not isinstance(body, dict) or not body.get("threadExists"):
             return None  # the runtime's own store answers
-        state = body.get("state") if isinstance(body.get("state"), dict) else {}
+        raw = body.get("state")
+        state: dict[str, Any] = raw if isinstance(raw, dict) else {}
         messages = body.get("messages")
         if isinstance(messages, str):
             try:

@@ -53,7 +53,8 @@ class RemoteEventTranslator:
         if kind == "on_chat_model_stream":
             return self._stream(event)
         if kind == "on_copilotkit_state_sync":
-            state = event.get("state") if isinstance(event.get("state"), dict) else {}
+            raw = event.get("state")
+            state: dict[str, Any] = raw if isinstance(raw, dict) else {}
             public = {k: v for k, v in state.items() if k not in HIDDEN_STATE_KEYS}
             return [*self._close(), StateSnapshotEvent(snapshot=public),
                     CustomEvent(name=AGENT_STATE_EVENT, value={
@@ -105,9 +106,9 @@ class RemoteEventTranslator:
                 self.tool_id = call_id
                 out.append(ToolCallStartEvent(tool_call_id=call_id, tool_call_name=name,
                                               parent_message_id=message_id))
-            call_id = self.tool_ids.get(index)
-            if call_id is not None and call_id == self.tool_id and tc.get("args"):
-                out.append(ToolCallArgsEvent(tool_call_id=call_id, delta=tc["args"]))
+            current = self.tool_ids.get(index)
+            if current is not None and current == self.tool_id and tc.get("args"):
+                out.append(ToolCallArgsEvent(tool_call_id=current, delta=tc["args"]))
         return out
 
     def _custom(self, name: Any, data: dict[str, Any]) -> list[BaseEvent]:
