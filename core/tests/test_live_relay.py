@@ -153,7 +153,10 @@ async def test_shutdown_with_a_run_in_progress_leaves_no_task() -> None:
     await rt.shutdown()
     assert run.task is not None and run.task.done()
     assert run.relay is not None and run.relay.done()
-    assert store.published[-1][1:] == (request.run_id, [], True)
+    # The run cut by the shutdown ends properly: followers get its terminal event last.
+    _, run_id, events, final = store.published[-1]
+    assert (run_id, final) == (request.run_id, True)
+    assert events[-1]["type"] == "RUN_ERROR" and events[-1]["code"] == "SERVER_SHUTTING_DOWN"
     assert not relay_tasks()
 
 

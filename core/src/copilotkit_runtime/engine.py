@@ -332,7 +332,7 @@ class Engine:
 
     def _start_relay(self, run: Run) -> None:
         task = asyncio.get_running_loop().create_task(
-            publish_run(run, self.options.live_relay_interval),
+            publish_run(run, self.store, self.options.live_relay_interval),
             name=f"copilotkit-relay-{run.request.run_id}")
         run.relay = task
         self._relays.add(task)

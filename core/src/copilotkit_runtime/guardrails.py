@@ -8,28 +8,18 @@ applied by an instance of the type configured as ``request_rules_type`` (default
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-if TYPE_CHECKING:
-    from .providers import RunRequest
+from .contracts import GuardrailRules, RunRequest
+
+__all__ = ["Guardrail", "GuardrailDecision", "GuardrailOptions", "GuardrailRules"]
 
 
 class GuardrailOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-@dataclass(frozen=True)
-class GuardrailRules:
-    """Topic rules in the shape of CopilotKit's ``inputValidationRules``."""
-
-    allow_list: list[str] = field(default_factory=list)
-    deny_list: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.allow_list or self.deny_list)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ import pluggy
 
 if TYPE_CHECKING:
     from .registry import Registry
-    from .runtime import Runtime
 
 PROJECT_NAME = "copilotkit_runtime"
 
@@ -106,7 +105,7 @@ def embedded_agents(environ: Mapping[str, str]) -> Mapping[str, Mapping[str, Any
 
 
 @hookspec
-def startup(runtime: Runtime) -> Any:
+def startup(runtime: Any) -> Any:
     """The runtime is starting: the store is open, the providers have started.
 
     :param runtime: the :class:`copilotkit_runtime.runtime.Runtime` being started.
@@ -116,7 +115,7 @@ def startup(runtime: Runtime) -> Any:
 
 
 @hookspec
-def shutdown(runtime: Runtime) -> Any:
+def shutdown(runtime: Any) -> Any:
     """The runtime is stopping: called before providers stop and the store closes.
 
     :param runtime: the :class:`copilotkit_runtime.runtime.Runtime` being stopped.

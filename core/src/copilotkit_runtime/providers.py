@@ -23,16 +23,20 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from ag_ui.core import BaseEvent, Context, Message, ResumeEntry, RunAgentInput, Tool
+from ag_ui.core import BaseEvent
 from pydantic import BaseModel, ConfigDict
+
+from .contracts import AgentInfo, RunRequest, ThreadSnapshot
+
+__all__ = ["AgentInfo", "AgentProvider", "ProviderContext", "ProviderOptions", "RunRequest",
+           "ThreadSnapshot"]
 
 if TYPE_CHECKING:
     from .actions import Action
-    from .guardrails import GuardrailRules
     from .stores import StateStore
 
 
@@ -47,16 +51,6 @@ class ProviderOptions(BaseModel):
 
 
 @dataclass(frozen=True)
-class AgentInfo:
-    """What the runtime and the clients know about one agent."""
-
-    name: str
-    description: str = ""
-    provider: str = ""
-    capabilities: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class ProviderContext:
     """What a provider instance may use from the runtime that created it."""
 
@@ -64,87 +58,6 @@ class ProviderContext:
     store: StateStore
     actions: Mapping[str, Action]
     data_dir: Path
-
-
-@dataclass
-class RunRequest:
-    """One agent run, in protocol-neutral terms.
-
-    ``input`` is an AG-UI ``RunAgentInput``: ``thread_id``, ``run_id``, ``state`` (the starting
-    state: the frontend's shared state, or the thread's stored state when the client sent none),
-    ``messages`` (the conversation as the client sees it), ``tools`` (frontend actions),
-    ``context`` (readables), ``forwarded_props`` and ``resume`` (answers to interrupts).
-    """
-
-    agent: str
-    input: RunAgentInput
-    node_name: str | None = None
-    config: dict[str, Any] | None = None
-    properties: dict[str, Any] = field(default_factory=dict)
-    guardrail_rules: GuardrailRules | None = None
-    protocol: str = "internal"
-    principal: Any = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    #: The HTTP request's headers (lower-case names); a provider decides which of them an agent
-    #: sees (e.g. the LangGraph provider's ``forward_headers``).
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def thread_id(self) -> str:
-        return self.input.thread_id
-
-    @property
-    def run_id(self) -> str:
-        return self.input.run_id
-
-    @property
-    def messages(self) -> list[Message]:
-        return list(self.input.messages)
-
-    @property
-    def state(self) -> dict[str, Any]:
-        state = self.input.state
-        return dict(state) if isinstance(state, dict) else {}
-
-    @property
-    def tools(self) -> list[Tool]:
-        return list(self.input.tools or [])
-
-    @property
-    def context(self) -> list[Context]:
-        return list(self.input.context or [])
-
-    @property
-    def forwarded_props(self) -> dict[str, Any]:
-        props = self.input.forwarded_props
-        return dict(props) if isinstance(props, dict) else {}
-
-    @property
-    def resume(self) -> list[ResumeEntry]:
-        return list(self.input.resume or [])
-
-    def last_user_text(self) -> str:
-        """Text of the last user message, or ``""``."""
-        for message in reversed(self.input.messages):
-            if message.role == "user":
-                content = message.content
-                if isinstance(content, str):
-                    return content
-                return " ".join(getattr(part, "text", "") for part in content)
-        return ""
-
-
-@dataclass
-class ThreadSnapshot:
-    """A thread as ``loadAgentState`` shows it: state and messages (AG-UI message dicts)."""
-
-    thread_id: str
-    agent: str
-    exists: bool
-    state: dict[str, Any] = field(default_factory=dict)
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    node_name: str | None = None
-    run_id: str | None = None
 
 
 class AgentProvider(ABC):

@@ -16,27 +16,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import CopilotKitRuntimeError, StoreError
 from .events import TERMINAL_EVENT_TYPES, event_to_dict
 
 if TYPE_CHECKING:
-    from .engine import Run
-    from .stores import LiveBatch
+    from ag_ui.core import BaseEvent
+
+    from .contracts import RunRequest
+    from .stores import LiveBatch, StateStore
 
 log = logging.getLogger("copilotkit_runtime.relay")
 
 
-async def publish_run(run: Run, interval: float) -> None:
+class RelayedRun(Protocol):
+    """What the relay reads of a run (the engine's ``Run``)."""
+
+    request: RunRequest
+    ended: asyncio.Event
+
+    @property
+    def closed(self) -> bool: ...
+
+    def event_batches(self) -> AsyncIterator[Sequence[BaseEvent]]: ...
+
+
+async def publish_run(run: RelayedRun, store: StateStore, interval: float) -> None:
     """Publish ``run``'s log to the store batch by batch, as it grows, ending with ``final``.
 
     While one write is in flight, and for ``interval`` seconds after it, the next events
     gather into the next batch: one store write per batch, at most one per interval, whatever
     the event rate (a token stream would otherwise cost a write per token).
     """
-    store = run.engine.store
     thread_id, run_id = run.request.thread_id, run.request.run_id
     batches = run.event_batches()
     try:
