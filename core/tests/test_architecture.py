@@ -39,7 +39,7 @@ def graph() -> dict[str, set[str]]:
     edges: dict[str, set[str]] = {}
     for name, path in modules.items():
         edges[name] = {m for m in imports_of(path) if m in modules and m != name
-                       and not (path.name == "__init__.py")}
+                       and path.name != "__init__.py"}
     return edges
 
 
