@@ -47,6 +47,7 @@ from ag_ui.core import (
     ToolCallResultEvent,
     ToolCallStartEvent,
 )
+from pydantic_core import from_json
 
 INTERRUPT_EVENT = "on_interrupt"
 COPILOTKIT_INTERRUPT_EVENT = "copilotkit_interrupt"
@@ -85,6 +86,7 @@ __all__ = [
     "ToolCallStartEvent",
     "event_to_dict",
     "new_id",
+    "parse_partial_json",
     "text_message",
     "tool_call",
 ]
@@ -154,3 +156,15 @@ def tool_call(
     events.extend(ToolCallArgsEvent(tool_call_id=tcid, delta=f) for f in fragments if f)
     events.append(ToolCallEndEvent(tool_call_id=tcid))
     return events
+
+
+def parse_partial_json(text: str) -> Any:
+    """The value of a JSON document cut off anywhere (streamed tool arguments): open strings,
+    arrays and objects closed, a half-written key or literal dropped (pydantic-core's partial
+    parser). ``None`` when nothing can be made of it yet."""
+    if not text or text.isspace():
+        return None
+    try:
+        return from_json(text, allow_partial="trailing-strings")
+    except ValueError:
+        return None

@@ -49,7 +49,13 @@ from typing import Any
 import jsonpatch
 from ag_ui.core import BaseEvent, EventType
 
-from ..events import AGENT_STATE_EVENT, COPILOTKIT_INTERRUPT_EVENT, EXIT_EVENT, INTERRUPT_EVENT
+from ..events import (
+    AGENT_STATE_EVENT,
+    COPILOTKIT_INTERRUPT_EVENT,
+    EXIT_EVENT,
+    INTERRUPT_EVENT,
+    parse_partial_json,
+)
 from .convert import snapshot_messages_to_json, text_of
 
 log = logging.getLogger("copilotkit_runtime.graphql")
@@ -560,59 +566,6 @@ def _action_output(mid: str, name: str, arguments: Any, parent: Any, now: str) -
     return {"__typename": ACTION, "id": mid, "createdAt": now, "status": MESSAGE_SUCCESS,
             "name": name, "scope": None, "arguments": [args] if args else [],
             "parentMessageId": parent}
-
-
-def parse_partial_json(text: str) -> Any:
-    """The value of a JSON document cut off anywhere (streamed tool arguments): open strings,
-    arrays and objects are closed, a half-written key, literal or dangling comma is dropped.
-    ``None`` when nothing can be made of it yet."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    for end in range(len(text), 0, -1):
-        completed = _close_json(text[:end])
-        if completed is None:
-            continue
-        try:
-            return json.loads(completed)
-        except ValueError:
-            continue
-    return None
-
-
-def _close_json(prefix: str) -> str | None:
-    closers: list[str] = []
-    in_string = escaped = False
-    for char in prefix:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            closers.append("]" if char == "[" else "}")
-        elif char in "]}":
-            if not closers:
-                return None
-            closers.pop()
-    if in_string:
-        if escaped:
-            return None
-        prefix += '"'
-    prefix = prefix.rstrip()
-    if prefix.endswith(","):
-        prefix = prefix[:-1]
-    if prefix.endswith(":"):
-        return None
-    return prefix + "".join(reversed(closers))
 
 
 def patch_operations(delta: Iterable[Any]) -> list[Any]:
