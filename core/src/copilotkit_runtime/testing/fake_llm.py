@@ -19,6 +19,7 @@ Script turns for the cases a test needs (:class:`Turn`)::
         llm.script(Turn(status=429, headers={"retry-after": "0"}))
         llm.script(Turn(text="slow", chunk_delay=5))  # a slow stream
         llm.script(Turn(text="cut off", cut_after=2))  # ends mid-stream, no finish
+        llm.script(Turn(stream_error="overloaded_error"))  # Anthropic: error inside the stream
         ... point the SDK at llm.openai_url / llm.anthropic_url ...
         llm.requests          # every request body received, in order
         llm.closed_early      # streams the client closed before they ended
@@ -74,6 +75,9 @@ class Turn:
     chunks: int | None = None
     #: for /v1/audio/transcriptions
     transcript: str | None = None
+    #: Anthropic only: an ``event: error`` of this type (e.g. ``overloaded_error``) right
+    #: after ``message_start``, inside a 200 stream, as the real API does when overloaded
+    stream_error: str | None = None
 
 
 def example_for(schema: Any, hint: str = "") -> Any:
@@ -355,6 +359,10 @@ class FakeLLMServer:
             "id": mid, "type": "message", "role": "assistant", "model": model, "content": [],
             "stop_reason": None, "stop_sequence": None,
             "usage": {"input_tokens": 5, "output_tokens": 1}}})]
+        if turn.stream_error:
+            frames.append(event("error", {"error": {"type": turn.stream_error,
+                                                    "message": f"scripted {turn.stream_error}"}}))
+            return StreamingResponse(self._paced(turn, frames), media_type="text/event-stream")
         index = 0
         if turn.text:
             frames.append(event("content_block_start", {"index": index,

@@ -37,10 +37,10 @@ from copilotkit_runtime.llm import (
     Usage,
 )
 
+from .plugin import DEFAULT_MAX_TOKENS
+
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicChatModel", "to_anthropic_messages"]
 
-#: the Messages API requires ``max_tokens``; this is used when neither config nor request sets it
-DEFAULT_MAX_TOKENS = 4096
 
 # Anthropic's error types, for errors that arrive inside a 200 stream (``event: error``).
 _STREAM_ERROR_STATUS = {
@@ -87,8 +87,10 @@ class AnthropicChatModel(ChatModel):
             if choice is not None:
                 params["tool_choice"] = choice
         if request.temperature is not None:
-            # Anthropic takes 0..1; OpenAI-minded clients may forward up to 2.
-            params["temperature"] = min(max(request.temperature, 0.0), 1.0)
+            # Anthropic takes 0..1; OpenAI-minded clients may forward up to 2. Sent as an extra
+            # body field: recent SDKs (2.x) no longer have the parameter, older ones and
+            # gateways still honour the field.
+            params["extra_body"] = {"temperature": min(max(request.temperature, 0.0), 1.0)}
         if request.stop:
             params["stop_sequences"] = list(request.stop)
         try:
@@ -96,6 +98,7 @@ class AnthropicChatModel(ChatModel):
         except Exception as exc:
             raise self._error(exc) from None
         finished = False
+        input_tokens: int | None = None
         try:
             async for event in stream:
                 kind = event.type
@@ -115,13 +118,14 @@ class AnthropicChatModel(ChatModel):
                     elif block.type == "text" and getattr(block, "text", ""):
                         yield TextDelta(block.text)
                 elif kind == "message_start":
+                    # Held back, not yielded: a delta counts as streamed output for the loop,
+                    # and an ``event: error`` (overloaded) right after this is still retried.
                     usage = event.message.usage
-                    if usage is not None:
-                        yield Usage(input_tokens=usage.input_tokens)
+                    input_tokens = usage.input_tokens if usage is not None else None
                 elif kind == "message_delta":
                     usage = event.usage
-                    if usage is not None:
-                        yield Usage(output_tokens=usage.output_tokens)
+                    yield Usage(input_tokens=input_tokens,
+                                output_tokens=usage.output_tokens if usage is not None else None)
                 elif kind == "message_stop":
                     finished = True
         except LLMError:
@@ -361,10 +365,12 @@ def _image_block(part: Any) -> dict[str, Any] | None:
         value = getattr(source, "value", None)
         if not value:
             return None
-        if getattr(source, "type", "") == "url":
+        kind = getattr(source, "type", "")
+        if kind == "url":
             return _image_from_url(value)
-        mime = getattr(source, "mime_type", None) or "image/png"
-        return _base64_image(mime, value)
+        if kind == "data":
+            return _base64_image(getattr(source, "mime_type", None) or "image/png", value)
+        return None  # a provider's file id: not one Anthropic's Messages API can resolve
     mime = getattr(part, "mime_type", "") or ""
     if not mime.startswith("image/"):
         return None

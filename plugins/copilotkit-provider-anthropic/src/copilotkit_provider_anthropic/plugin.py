@@ -25,10 +25,10 @@ from pydantic import Field
 from copilotkit_runtime import hookimpl
 from copilotkit_runtime.llm import ChatModel, LLMOptions, LLMProvider
 
-from .model import DEFAULT_MAX_TOKENS, AnthropicChatModel
-
 DEFAULT_MODEL = "claude-3-5-sonnet-latest"
 KEY_VARIABLE = "ANTHROPIC_API_KEY"
+#: the Messages API requires ``max_tokens``
+DEFAULT_MAX_TOKENS = 4096
 
 
 class AnthropicOptions(LLMOptions):
@@ -43,6 +43,10 @@ class AnthropicProvider(LLMProvider):
     default_model = DEFAULT_MODEL
 
     def create_model(self, api_key: str | None) -> ChatModel:
+        # Imported here: the SDK takes seconds to import, which a runtime that loads this
+        # plugin without configuring an Anthropic agent should not pay at start-up.
+        from .model import AnthropicChatModel
+
         opts: AnthropicOptions = self.options  # type: ignore[assignment]
         return AnthropicChatModel(
             api_key=api_key, base_url=opts.base_url, headers=opts.headers, timeout=opts.timeout,
