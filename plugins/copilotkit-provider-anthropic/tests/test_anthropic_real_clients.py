@@ -97,3 +97,14 @@ def test_v1_gql_client_chats_calls_an_action_and_gets_a_backend_answer(
     texts = [m for m in backend["messages"] if m["__typename"] == "TextMessageOutput"]
     assert texts[-1]["content"] == "The action returned: order 7 is shipped"
     assert len(llm.requests) == 4
+
+
+def test_v1_gql_client_sees_an_upstream_failure_as_a_failed_response(
+        served: Any, llm: FakeLLMServer) -> None:
+    node = v1_client()
+    llm.script(Turn(status=401))
+    result = node.run_client(served.url, [node.generate_step("hi")])["result"]
+    status = result["status"] or {}
+    assert status.get("code") == "Failed", result
+    assert "Check the key agents.claude.api_key gives" in json.dumps(result)
+    assert "sk-ant-test-SECRET" not in json.dumps(result)

@@ -18,7 +18,14 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import anthropic
-from ag_ui.core import Message
+from ag_ui.core import (
+    AssistantMessage,
+    DeveloperMessage,
+    Message,
+    SystemMessage,
+    ToolMessage,
+    UserMessage,
+)
 
 from copilotkit_runtime.llm import (
     ChatModel,
@@ -53,7 +60,7 @@ _STREAM_ERROR_STATUS = {
 class AnthropicChatModel(ChatModel):
     def __init__(self, *, api_key: str | None, base_url: str | None = None,
                  headers: Mapping[str, str] | None = None, timeout: float = 60.0,
-                 key_hint: str = "ANTHROPIC_API_KEY",
+                 key_hint: str = "the ANTHROPIC_API_KEY environment variable",
                  client: anthropic.AsyncAnthropic | None = None) -> None:
         self._key = api_key or ""
         self.base_url = base_url
@@ -164,8 +171,7 @@ class AnthropicChatModel(ChatModel):
                 status = _STREAM_ERROR_STATUS.get(_error_type(exc.body) or "", 500)
             if status in (401, 403):
                 return LLMAuthError(
-                    f"Anthropic refused the API key (HTTP {status}). Check the "
-                    f"{self.key_hint} environment variable (or api_key in the agent's config).",
+                    f"Anthropic refused the API key (HTTP {status}). Check {self.key_hint}.",
                     status=status)
             if status == 429:
                 return LLMRateLimitError(f"Anthropic is rate limiting (HTTP 429){where}.",
@@ -281,14 +287,13 @@ def to_anthropic_messages(system: str, messages: Sequence[Message] | Any
             turns.append({"role": role, "content": list(blocks)})
 
     for message in messages:
-        role = message.role
-        if role in ("system", "developer"):
+        if isinstance(message, SystemMessage | DeveloperMessage):
             text = _text(message.content).strip()
             if text:
                 system_parts.append(text)
-        elif role == "user":
+        elif isinstance(message, UserMessage):
             add("user", _user_blocks(message.content))
-        elif role == "assistant":
+        elif isinstance(message, AssistantMessage):
             blocks: list[dict[str, Any]] = []
             text = _text(message.content)
             if text.strip():
@@ -298,7 +303,7 @@ def to_anthropic_messages(system: str, messages: Sequence[Message] | Any
                                "name": call.function.name,
                                "input": _arguments(call.function.arguments)})
             add("assistant", blocks)
-        elif role == "tool":
+        elif isinstance(message, ToolMessage):
             add("user", [{"type": "tool_result", "tool_use_id": _tool_id(message.tool_call_id),
                           "content": _text(message.content) or "(no result)"}])
         # activity / reasoning messages are the UI's, not the model's

@@ -17,6 +17,7 @@ Config::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,10 +48,11 @@ class AnthropicProvider(LLMProvider):
         # plugin without configuring an Anthropic agent should not pay at start-up.
         from .model import AnthropicChatModel
 
-        opts: AnthropicOptions = self.options  # type: ignore[assignment]
+        opts = self.options
         return AnthropicChatModel(
             api_key=api_key, base_url=opts.base_url, headers=opts.headers, timeout=opts.timeout,
-            key_hint=KEY_VARIABLE if opts.api_key is None else f"{self.section}.api_key")
+            key_hint=(f"the {KEY_VARIABLE} environment variable" if opts.api_key is None
+                      else f"the key {self.section}.api_key gives"))
 
 
 @hookimpl
@@ -62,8 +64,12 @@ def register_agent_providers(registry: Any) -> None:
 def embedded_agents(environ: Mapping[str, str]) -> dict[str, dict[str, Any]] | None:
     if not environ.get(KEY_VARIABLE):
         return None
-    section: dict[str, Any] = {"provider": "anthropic", "api_key": environ[KEY_VARIABLE],
+    section: dict[str, Any] = {"provider": "anthropic",
                                "description": "Chat with an Anthropic model"}
+    if environ[KEY_VARIABLE] != os.environ.get(KEY_VARIABLE):
+        # Only when the runtime was given an environment of its own (tests, embedding):
+        # otherwise the provider reads the variable itself, and a refused key names it.
+        section["api_key"] = environ[KEY_VARIABLE]
     model = environ.get("ANTHROPIC_MODEL")
     if model:
         section["model"] = model
