@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from pydantic import Field
 
@@ -48,7 +48,7 @@ class AnthropicProvider(LLMProvider):
         # plugin without configuring an Anthropic agent should not pay at start-up.
         from .model import AnthropicChatModel
 
-        opts = self.options
+        opts = cast(AnthropicOptions, self.options)
         return AnthropicChatModel(
             api_key=api_key, base_url=opts.base_url, headers=opts.headers, timeout=opts.timeout,
             key_hint=(f"the {KEY_VARIABLE} environment variable" if opts.api_key is None
