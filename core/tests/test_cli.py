@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -30,7 +31,8 @@ def test_plugins_json_lists_built_ins_and_the_installed_test_plugin(tmp_path: Pa
     assert plugins["testplugin"]["registered"]["providers"] == ["shout"]
     assert plugins["builtin-memory-store"]["default"] is True
     assert set(plugins["testplugin"]) == {"name", "module", "distribution", "version", "entry_point",
-                                          "default", "enabled", "reason", "hooks", "registered"}
+                                          "default", "enabled", "reason", "hooks", "registered",
+                                          "replaces"}
 
 
 def test_plugins_shows_a_disabled_plugin(tmp_path: Path) -> None:
@@ -52,10 +54,10 @@ def test_check_accepts_a_good_config(tmp_path: Path) -> None:
     assert out.returncode == 0 and out.stdout.strip().endswith("OK")
 
 
-def test_check_rejects_a_bad_config_with_the_key_and_exit_code_2(tmp_path: Path) -> None:
+def test_check_rejects_a_bad_config_with_the_key_and_exit_code_1(tmp_path: Path) -> None:
     (tmp_path / "copilotkit.toml").write_text('[agents.x]\nprovider = "langchain-magic"\n')
     out = cli("check", cwd=tmp_path)
-    assert out.returncode == 2
+    assert out.returncode == 1
     assert "error: agents.x.provider: unknown agent provider type 'langchain-magic'" in out.stderr
     assert "Traceback" not in out.stderr
 
@@ -85,6 +87,61 @@ def test_serve_with_an_unusable_store_fails_with_a_plain_message(tmp_path: Path)
     (tmp_path / "copilotkit.toml").write_text(
         '[store]\ntype = "sqlite"\n[store.sqlite]\npath = "/proc/no-such-dir/threads.db"\n')
     out = cli("serve", "--port", str(free_port()), cwd=tmp_path)
-    assert out.returncode == 2
+    assert out.returncode == 1
     assert "error: Cannot open the SQLite store at /proc/no-such-dir/threads.db" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+# -- in-process (main(argv)) ----------------------------------------------------------------
+
+def test_config_is_accepted_after_the_sub_command(tmp_path: Path, monkeypatch: Any,
+                                                  capsys: Any) -> None:
+    from copilotkit_runtime.cli import main
+
+    config = tmp_path / "elsewhere.toml"
+    config.write_text('[agents.loud]\nprovider = "demo"\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["agents", "--config", str(config), "--json"]) == 0
+    assert [a["name"] for a in json.loads(capsys.readouterr().out)] == ["loud"]
+    assert main(["--config", str(config), "check"]) == 0
+    assert "agents: loud" in capsys.readouterr().out
+    assert main(["check", "-c", str(tmp_path / "missing.toml")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_plugins_lists_a_broken_plugin_with_its_error(tmp_path: Path, monkeypatch: Any,
+                                                      capsys: Any) -> None:
+    from importlib import metadata
+
+    from copilotkit_runtime.cli import main
+    from copilotkit_runtime.plugins import PluginManager
+
+    broken = metadata.EntryPoint(name="broken", value="no_such_module_xyz:plugin",
+                                 group="copilotkit_runtime")
+    monkeypatch.setattr(PluginManager, "entry_points", staticmethod(lambda: [broken]))
+    monkeypatch.chdir(tmp_path)
+    assert main(["plugins", "--json"]) == 0
+    listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
+    assert listed["broken"]["enabled"] is False
+    assert "failed to load: ModuleNotFoundError" in listed["broken"]["reason"]
+    # Serving with it is still an error that names it.
+    assert main(["check"]) == 1
+    assert 'Error loading plugin "broken"' in capsys.readouterr().err
+
+
+def test_a_replaced_built_in_is_shown(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from copilotkit_runtime import hookimpl
+    from copilotkit_runtime.default_plugins.demo_agent import DemoAgentProvider
+    from copilotkit_runtime.plugins import PluginManager
+
+    class MyDemo(DemoAgentProvider):
+        pass
+
+    plugin = SimpleNamespace(register_agent_providers=hookimpl(
+        lambda registry: registry.add("demo", MyDemo)))
+    manager = PluginManager(extra_plugins={"mine": plugin}, load_entry_points=False)
+    manager.load()
+    assert manager.registries.providers.get("demo") is MyDemo
+    assert manager.infos["mine"].replaces == ["providers:demo (builtin-demo-agent)"]

@@ -111,6 +111,7 @@ def tune_gc() -> None:
 def cmd_plugins(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     runtime = Runtime(settings)
+    runtime.plugin_manager.tolerant = True  # list a broken plugin with its error
     runtime.plugin_manager.load()
     infos = runtime.plugin_manager.plugin_list()
     if args.json:
@@ -124,6 +125,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             print(f"    hooks: {', '.join(info.hooks)}")
         for kind, names in sorted(info.registered.items()):
             print(f"    {kind}: {', '.join(names)}")
+        for replaced in info.replaces:
+            print(f"    replaces built-in {replaced}")
     return 0
 
 
@@ -160,40 +163,55 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copilotkit-runtime",
                                      description="A CopilotKit runtime in Python.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--config", "-c", default=None,
-                        help="config file (default: $COPILOTKIT_CONFIG or ./copilotkit.toml)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    config_help = "config file (default: $COPILOTKIT_CONFIG, else ./copilotkit.toml if present)"
+    parser.add_argument("--config", "-c", default=None, help=config_help)
+    # ``--config`` is accepted after the sub-command too (``serve --config x.toml``).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", "-c", default=argparse.SUPPRESS, help=config_help)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
+    serve = sub.add_parser("serve", parents=[common], help="run the HTTP server",
+                           description="Serve the runtime over HTTP (uvicorn).")
+    serve.add_argument("--host", default=None, help="interface to bind (default: [server] host)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: [server] port)")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=cmd_serve)
 
-    plugins = sub.add_parser("plugins", help="list installed plugins and what they register")
-    plugins.add_argument("--json", action="store_true")
+    plugins = sub.add_parser("plugins", parents=[common],
+                             help="list installed plugins and what they register",
+                             description="List the plugins found, whether they are enabled, "
+                             "their hooks, what they register and which built-ins they replace; "
+                             "a plugin that fails to import is listed with its error.")
+    plugins.add_argument("--json", action="store_true", help="print JSON")
     plugins.set_defaults(func=cmd_plugins)
 
-    agents = sub.add_parser("agents", help="list configured agents")
-    agents.add_argument("--json", action="store_true")
+    agents = sub.add_parser("agents", parents=[common], help="list configured agents",
+                            description="List the agents the config (or its defaults) serves.")
+    agents.add_argument("--json", action="store_true", help="print JSON")
     agents.set_defaults(func=cmd_agents)
 
-    check = sub.add_parser("check", help="validate config and plugins without serving")
+    check = sub.add_parser("check", parents=[common],
+                           help="validate config and plugins without serving",
+                           description="Load the config and plugins and build every agent, "
+                           "store and guardrail, as serve would, then exit.")
     check.set_defaults(func=cmd_check)
     return parser
+
+
+#: exit status for a config, plugin or runtime error (argparse uses 2 for usage errors)
+EXIT_ERROR = 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    # Sub-commands accept --config after their name too.
     try:
         return int(args.func(args))
     except CopilotKitRuntimeError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         if os.environ.get("COPILOTKIT_DEBUG"):
             raise
-        return 2
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -47,12 +47,27 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "builtin-demo-agent": "copilotkit_runtime.default_plugins.demo_agent",
 }
 
-REGISTRATION_HOOKS = (
-    ("register_agent_providers", "providers"),
-    ("register_stores", "stores"),
-    ("register_guardrails", "guardrails"),
-    ("register_actions", "actions"),
-    ("register_middleware", "middleware"),
+@dataclass(frozen=True)
+class RegistrationKind:
+    """One kind of thing plugins register: its registry, its hook, what it must be."""
+
+    #: the :class:`Registries` attribute (and the key in ``PluginInfo.registered``)
+    name: str
+    hook: str
+    #: how errors and ``copilotkit-runtime plugins`` call one
+    label: str
+    #: registered values are subclasses (types) or instances of it
+    base: type
+
+
+#: Every registration kind, in the order the hooks run. Adding a kind is adding a row here
+#: (and its hookspec).
+REGISTRATION_KINDS: tuple[RegistrationKind, ...] = (
+    RegistrationKind("providers", "register_agent_providers", "agent provider type", AgentProvider),
+    RegistrationKind("stores", "register_stores", "store type", StateStore),
+    RegistrationKind("guardrails", "register_guardrails", "guardrail type", Guardrail),
+    RegistrationKind("actions", "register_actions", "backend action", Action),
+    RegistrationKind("middleware", "register_middleware", "request middleware", RequestMiddleware),
 )
 
 #: where to find the plugin that provides a well-known type, for "pip install" hints.
@@ -77,6 +92,8 @@ class PluginInfo:
     reason: str = ""
     hooks: list[str] = field(default_factory=list)
     registered: dict[str, list[str]] = field(default_factory=dict)
+    #: built-ins this plugin replaced, as ``"kind:name (plugin)"``
+    replaces: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +107,7 @@ class PluginInfo:
             "reason": self.reason,
             "hooks": self.hooks,
             "registered": self.registered,
+            "replaces": self.replaces,
         }
 
 
@@ -101,14 +119,17 @@ class PluginSelection:
 
 
 class Registries:
-    """The tables filled by the registration hooks."""
+    """The tables filled by the registration hooks, one per :data:`REGISTRATION_KINDS` row."""
+
+    providers: Registry[type[AgentProvider]]
+    stores: Registry[type[StateStore]]
+    guardrails: Registry[type[Guardrail]]
+    actions: Registry[Action]
+    middleware: Registry[RequestMiddleware]
 
     def __init__(self) -> None:
-        self.providers: Registry[type[AgentProvider]] = Registry("agent provider type", AgentProvider)
-        self.stores: Registry[type[StateStore]] = Registry("store type", StateStore)
-        self.guardrails: Registry[type[Guardrail]] = Registry("guardrail type", Guardrail)
-        self.actions: Registry[Action] = Registry("backend action", Action)
-        self.middleware: Registry[RequestMiddleware] = Registry("request middleware", RequestMiddleware)
+        for kind in REGISTRATION_KINDS:
+            setattr(self, kind.name, Registry(kind.label, kind.base))
 
     def by_kind(self, kind: str) -> Registry[Any]:
         return getattr(self, kind)
@@ -133,6 +154,9 @@ class PluginManager:
         self.pm.add_hookspecs(hookspecs)
         self.registries = Registries()
         self.infos: dict[str, PluginInfo] = {}
+        #: with ``tolerant``, a plugin that fails to import is listed (disabled, with its
+        #: error) instead of failing the load (``copilotkit-runtime plugins``)
+        self.tolerant = False
         self._loaded = False
 
     # -- discovery ---------------------------------------------------------------------------
@@ -210,6 +234,10 @@ class PluginManager:
             plugin = ep.load()
         except Exception as exc:
             where = f"{dist} {version}" if dist else "unknown distribution"
+            if self.tolerant:
+                self.infos[ep.name] = PluginInfo(ep.name, ep.value, dist, version, ep.value, False,
+                                                 False, f"failed to load: {type(exc).__name__}: {exc}")
+                return
             raise PluginError(
                 f'Error loading plugin "{ep.name}" ({where}) from {ep.value}: '
                 f"{type(exc).__name__}: {exc}. Fix or uninstall it, or start with "
@@ -225,6 +253,9 @@ class PluginManager:
         except ValueError as exc:
             raise PluginError(f'Plugin "{name}" is registered twice: {exc}') from exc
         hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+        if not hooks:
+            log.warning('plugin "%s" (%s) implements no hook: it does nothing. Hooks are functions '
+                        "decorated with copilotkit_runtime.hookimpl.", name, module)
         self.infos[name] = PluginInfo(name, module, distribution, version, entry_point, default,
                                       True, "", hooks)
 
@@ -254,8 +285,9 @@ class PluginManager:
                 )
 
     def _call_registration_hooks(self) -> None:
-        for hook_name, kind in REGISTRATION_HOOKS:
-            registry = self.registries.by_kind(kind)
+        for kind in REGISTRATION_KINDS:
+            registry = self.registries.by_kind(kind.name)
+            hook_name = kind.hook
             caller = getattr(self.pm.hook, hook_name)
             # pluggy calls implementations in reverse list order (tryfirst ... trylast).
             for impl in reversed(caller.get_hookimpls()):
@@ -272,11 +304,13 @@ class PluginManager:
                     ) from exc
                 finally:
                     registry._bind("<direct>", False)
-        for kind in ("providers", "stores", "guardrails", "actions", "middleware"):
-            registry = self.registries.by_kind(kind)
+        for kind in REGISTRATION_KINDS:
+            registry = self.registries.by_kind(kind.name)
             for reg in registry:
-                self.infos[reg.plugin].registered.setdefault(kind, []).append(reg.name)
+                self.infos[reg.plugin].registered.setdefault(kind.name, []).append(reg.name)
             for old, new in registry.replaced:
+                # The one rule: a third-party plugin's registration wins over a built-in's.
+                self.infos[new.plugin].replaces.append(f"{kind.name}:{old.name} ({old.plugin})")
                 log.info("%s '%s' of %s is replaced by plugin %s", registry.kind, old.name,
                          old.plugin, new.plugin)
 

@@ -22,8 +22,9 @@ class Registration(Generic[T]):
 class Registry(Generic[T]):
     """A name → object table that knows who registered each name.
 
-    A built-in (default) plugin's entry may be replaced by a third-party plugin; two third-party
-    plugins registering one name is an error naming both.
+    The one rule: a third-party plugin's entry wins over a built-in (default) plugin's, in
+    whichever order they register (``replaced`` lists each ``(built-in, replacement)``); two
+    third-party plugins registering one name is an error naming both.
     """
 
     def __init__(self, kind: str, base: type | None = None) -> None:
@@ -51,7 +52,8 @@ class Registry(Generic[T]):
         old = self._entries.get(name)
         if old is not None:
             if new.default and not old.default:
-                return  # a third-party plugin already replaced this built-in
+                self.replaced.append((new, old))  # a third-party plugin already replaced it
+                return
             if old.default and not new.default:
                 self.replaced.append((old, new))
             else:
