@@ -51,7 +51,7 @@ def served(remote: RemoteServer) -> Iterator[ServedRuntime]:
     runtime = make_runtime({"agents": {
         "remote": {"provider": "agui", "url": remote.agent_url, "description": "A remote graph",
                    "headers": {"x-api-key": "${REMOTE_KEY}"},
-                   "principal_header": "x-copilotkit-user"},
+                   "principal_header": "x-copilotkit-user", "forward_headers": ["x-tenant"]},
     }}, plugins={"identity": IdentityPlugin()}, env={"REMOTE_KEY": "from-the-environment"})
     with serve_runtime(runtime) as served:
         yield served
@@ -107,12 +107,15 @@ def test_identity_and_config_headers_reach_the_remote(served: ServedRuntime,
                                                       remote: RemoteServer) -> None:
     thread = f"thread-{uuid.uuid4()}"
     run_v2({"url": served.url, "agent": "remote", "threadId": thread,
-            "headers": {"x-test-user": "alice", "x-api-key": "client-cannot-override"},
+            "headers": {"x-test-user": "alice", "x-api-key": "client-cannot-override",
+                        "x-tenant": "acme", "x-secret": "not-listed"},
             "steps": [{"op": "run", "text": "hello"}]})
     [entry] = [e for e in remote.seen() if (e.get("body") or {}).get("threadId") == thread]
     headers = entry["headers"]
     assert headers["x-api-key"] == "from-the-environment"
     assert headers["x-copilotkit-user"] == "alice"
+    assert headers["x-tenant"] == "acme"  # listed in forward_headers
+    assert "x-secret" not in headers and "x-test-user" not in headers  # not listed
     assert headers["accept"] == "text/event-stream"
     assert entry["body"]["messages"][-1]["content"] == "hello"
 
