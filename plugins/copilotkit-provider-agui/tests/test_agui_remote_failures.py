@@ -41,7 +41,11 @@ BAD = ["status", "not-sse", "not-json", "bad-event", "bad-order", "truncated", "
 def served(remote: RemoteServer) -> Iterator[ServedRuntime]:
     agents: dict[str, Any] = {
         f"bad-{kind}": {"provider": "agui", "url": f"{remote.origin}/bad/{kind}"} for kind in BAD}
+    # the same through httpx's own transport (lean_transport = false)
+    agents.update({f"bad-{kind}-httpx": {"provider": "agui", "url": f"{remote.origin}/bad/{kind}",
+                                         "lean_transport": False} for kind in BAD})
     agents["unreachable"] = {"provider": "agui", "url": f"http://127.0.0.1:{free_port()}/agent"}
+    agents["unreachable-httpx"] = {**agents["unreachable"], "lean_transport": False}
     agents["impatient"] = {"provider": "agui", "url": remote.agent_url, "timeout": 0.5}
     with serve_runtime(make_runtime({"agents": agents})) as served:
         yield served
@@ -56,9 +60,10 @@ def served(remote: RemoteServer) -> Iterator[ServedRuntime]:
     ("truncated", "closed the stream before the run finished"),
     ("unreachable", "could not be reached"),
 ])
+@pytest.mark.parametrize("transport", ["", "-httpx"])
 def test_a_broken_remote_fails_the_run_with_a_clear_error(served: ServedRuntime, kind: str,
-                                                          expected: str) -> None:
-    agent = kind if kind == "unreachable" else f"bad-{kind}"
+                                                          expected: str, transport: str) -> None:
+    agent = (kind if kind == "unreachable" else f"bad-{kind}") + transport
     events = run(served, agent)
     assert events[0]["type"] == "RUN_STARTED"
     assert events[-1]["type"] == "RUN_ERROR", events
@@ -80,9 +85,11 @@ def test_the_remotes_own_run_error_ends_the_run(served: ServedRuntime) -> None:
     assert events[-1] == {"type": "RUN_ERROR", "message": "remote says no", "code": "REMOTE_NO"}
 
 
-def test_a_remote_numbering_runs_its_own_way_gets_our_ids(served: ServedRuntime) -> None:
+@pytest.mark.parametrize("transport", ["", "-httpx"])
+def test_a_remote_numbering_runs_its_own_way_gets_our_ids(served: ServedRuntime,
+                                                          transport: str) -> None:
     body = run_input()
-    events = run(served, "bad-ok", body)
+    events = run(served, "bad-ok" + transport, body)
     assert [e["type"] for e in events] == ["RUN_STARTED", "TEXT_MESSAGE_START",
                                            "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_END", "RUN_FINISHED"]
     for event in (events[0], events[-1]):

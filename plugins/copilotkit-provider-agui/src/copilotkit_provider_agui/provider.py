@@ -28,6 +28,7 @@ from copilotkit_runtime import AgentProvider, CopilotKitRuntimeError, ProviderOp
 
 from .identity import remote_headers
 from .sse import SSEError, iter_sse_data
+from .transport import LeanHTTPTransport
 
 log = logging.getLogger("copilotkit_provider_agui")
 
@@ -59,6 +60,8 @@ class AguiRemoteOptions(ProviderOptions):
     timeout: float = Field(default=300.0, gt=0)
     #: seconds to open the connection
     connect_timeout: float = Field(default=10.0, gt=0)
+    #: plain-http remotes through the httptools transport (:mod:`.transport`); ``false``: httpx's
+    lean_transport: bool = True
     #: the largest single event accepted from the remote
     max_event_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
 
@@ -86,6 +89,7 @@ class AguiRemoteProvider(AgentProvider):
             # Every open run holds a connection for as long as it streams: no pool cap.
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
             follow_redirects=False,
+            transport=LeanHTTPTransport() if opts.lean_transport else None,
         )
 
     @property
