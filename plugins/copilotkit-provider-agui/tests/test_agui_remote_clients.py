@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RemoteServer
+from agui_remote_helpers import RemoteServer
 from node_client import generate_step, requires_node, run_client
 
 from copilotkit_runtime import RequestMiddleware, hookimpl

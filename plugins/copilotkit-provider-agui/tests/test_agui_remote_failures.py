@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import RemoteServer, start_remote, stop_remote
+from agui_remote_helpers import RemoteServer, start_remote, stop_remote
 
 from copilotkit_runtime.testing import ServedRuntime, make_runtime, serve_runtime
 from copilotkit_runtime.testing.server import free_port

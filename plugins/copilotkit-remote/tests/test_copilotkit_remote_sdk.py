@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import serve_app
 from sdk_remote_app import build
+from sdk_remote_helpers import serve_app
 
 from copilotkit_runtime import ConfigError
 from copilotkit_runtime.testing import make_runtime, serve_runtime
