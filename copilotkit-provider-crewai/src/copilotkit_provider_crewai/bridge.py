@@ -147,3 +147,19 @@ class RunChannel:
             return
         with contextlib.suppress(RuntimeError):  # the runtime's loop is gone
             self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+
+
+def bind_foreign_helpers(flow: Any) -> None:
+    """Let helpers written for other runtimes find this kickoff's flow.
+
+    ``ag_ui_crewai.sdk`` (``copilotkit_stream``, ``copilotkit_emit_state``, ...) emits its
+    AG-UI events on CrewAI's event bus with the flow it reads from its own context variable,
+    which its endpoint sets; without it they still reach this kickoff's stream sink, but set
+    here they carry the flow as their source, exactly as under ag_ui_crewai's endpoint. Called
+    in the kickoff's context, so it reaches the tasks and threads of this kickoff only.
+    """
+    try:
+        from ag_ui_crewai.context import flow_context
+    except ImportError:
+        return
+    flow_context.set(flow)

@@ -169,7 +169,7 @@ class CrewAIProvider(AgentProvider):
         return inputs
 
     async def run(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
-        from .bridge import RunChannel
+        from .bridge import RunChannel, bind_foreign_helpers
         from .translate import RunTranslator
 
         flow = await self._new_crew_flow() if self.kind == "crew" else self._new_flow()
@@ -181,6 +181,7 @@ class CrewAIProvider(AgentProvider):
                                    root=flow, tool_names=[t.name for t in request.tools])
 
         async def kickoff() -> Any:
+            bind_foreign_helpers(flow)
             await flow.kickoff_async(inputs=inputs)
             return flow.state
 

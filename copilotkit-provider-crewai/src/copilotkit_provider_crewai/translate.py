@@ -98,13 +98,68 @@ class RunTranslator:
         self.open_tasks: dict[str, str] = {}
         self.sent_state = False
         self.exited = False
+        # ag_ui_crewai.sdk's chunk events: the message or tool call they are filling
+        self.bridged_open: tuple[str, str] | None = None
+        self.bridged_open_id: str | None = None  # the message the chunks belong to
 
     # -- CrewAI events -------------------------------------------------------------------------
 
     def on_crewai(self, source: Any, event: Any) -> list[BaseEvent]:
+        if isinstance(event, BaseEvent):
+            # An AG-UI event on CrewAI's bus: what ag_ui_crewai.sdk's helpers emit.
+            return self._bridged(event)
         kind = getattr(event, "type", "")
         handler = _HANDLERS.get(kind)
         return handler(self, source, event) if handler is not None else []
+
+    def _bridged(self, event: BaseEvent) -> list[BaseEvent]:
+        """``ag_ui_crewai.sdk`` (``copilotkit_stream``, ``copilotkit_emit_state``,
+        ``copilotkit_predict_state``, ``copilotkit_exit``, ...) emits AG-UI events, some as
+        ``*_CHUNK`` events, on CrewAI's event bus: the same events here, chunks opened and
+        closed as START / CONTENT / END."""
+        plain_event = _plain_agui(event)
+        kind = plain_event.type
+        out: list[BaseEvent] = []
+        if kind is EventType.TEXT_MESSAGE_CHUNK:
+            message_id = plain_event.message_id or self.bridged_open_id or new_id("msg_")  # type: ignore[attr-defined]
+            if self.bridged_open != ("text", message_id):
+                out.extend(self._close_bridged())
+                self.bridged_open, self.bridged_open_id = ("text", message_id), message_id
+                out.extend(self.on_agui(TextMessageStartEvent(message_id=message_id,
+                                                              role="assistant")))
+            if plain_event.delta:  # type: ignore[attr-defined]
+                out.extend(self.on_agui(TextMessageContentEvent(
+                    message_id=message_id, delta=plain_event.delta)))  # type: ignore[attr-defined]
+            return out
+        if kind is EventType.TOOL_CALL_CHUNK:
+            call_id = plain_event.tool_call_id or (self.bridged_open or ("", ""))[1]  # type: ignore[attr-defined]
+            if not call_id:
+                return []
+            if self.bridged_open != ("tool", call_id):
+                out.extend(self._close_bridged())
+                self.bridged_open = ("tool", call_id)
+                name = plain_event.tool_call_name or ""  # type: ignore[attr-defined]
+                out.extend(self.on_agui(ToolCallStartEvent(
+                    tool_call_id=call_id, tool_call_name=self.tool_aliases.get(name, name),
+                    parent_message_id=plain_event.parent_message_id or self.bridged_open_id)))  # type: ignore[attr-defined]
+            if plain_event.delta:  # type: ignore[attr-defined]
+                out.extend(self.on_agui(ToolCallArgsEvent(tool_call_id=call_id,
+                                                          delta=plain_event.delta)))  # type: ignore[attr-defined]
+            return out
+        out.extend(self._close_bridged())
+        if kind is EventType.CUSTOM and plain_event.name == "Exit":  # type: ignore[attr-defined]
+            plain_event = CustomEvent(name=EXIT_EVENT, value=True)
+        out.extend(self.on_agui(plain_event))
+        return out
+
+    def _close_bridged(self) -> list[BaseEvent]:
+        open_, self.bridged_open = self.bridged_open, None
+        if open_ is None:
+            return []
+        kind, ident = open_
+        if kind == "text":
+            return [TextMessageEndEvent(message_id=ident)]
+        return [ToolCallEndEvent(tool_call_id=ident)]
 
     def _is_root(self, source: Any) -> bool:
         return self.root is None or source is self.root
@@ -121,6 +176,8 @@ class RunTranslator:
         if not self._is_root(source):
             return []
         out = self._close_llm_streams()
+        out.extend(self._close_bridged())
+        self.bridged_open_id = None
         data = plain(event.state)
         if isinstance(data, dict):
             out.extend(self.new_message_events(data.get("messages")))
@@ -419,6 +476,18 @@ _HANDLERS = {
     "llm_call_completed": RunTranslator._llm_done,
     "llm_call_failed": RunTranslator._llm_done,
 }
+
+
+def _plain_agui(event: BaseEvent) -> BaseEvent:
+    """The AG-UI event itself, without the CrewAI event fields a bridged event also has."""
+    for cls in type(event).__mro__:
+        if cls.__module__.split(".", 1)[0] == "ag_ui":  # the AG-UI package's own model
+            if cls is type(event):
+                return event
+            # (``timestamp`` is CrewAI's datetime there, not AG-UI's milliseconds)
+            fields = set(cls.model_fields) - {"timestamp", "raw_event"}  # type: ignore[attr-defined]
+            return cls.model_validate({k: getattr(event, k) for k in fields if hasattr(event, k)})  # type: ignore[attr-defined]
+    return event
 
 
 def dumps(value: Any) -> str:
