@@ -19,10 +19,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from ag_ui.core import BaseEvent
+from ag_ui.core import BaseEvent, CustomEvent
 from pydantic import BaseModel, Field, model_validator
 
 from copilotkit_runtime.errors import ConfigError
+from copilotkit_runtime.events import INTERRUPT_EVENT
 from copilotkit_runtime.providers import (
     AgentInfo,
     AgentProvider,
@@ -169,10 +170,17 @@ class CrewAIProvider(AgentProvider):
         return inputs
 
     async def run(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
+        from . import feedback
         from .bridge import RunChannel, bind_foreign_helpers
         from .translate import RunTranslator
 
-        flow = await self._new_crew_flow() if self.kind == "crew" else self._new_flow()
+        feedback.install()
+        answer = feedback.resume_answer(request) if self.kind == "flow" else None
+        resumed = self._pending_flow(request.thread_id) if answer is not None else None
+        if resumed is not None:
+            flow = resumed
+        else:
+            flow = await self._new_crew_flow() if self.kind == "crew" else self._new_flow()
         inputs = self._inputs(request, flow)
         loop = asyncio.get_running_loop()
         channel = RunChannel(loop, root=flow)
@@ -180,9 +188,14 @@ class CrewAIProvider(AgentProvider):
                                    input_message_ids=[m["id"] for m in inputs.get("messages", [])],
                                    root=flow, tool_names=[t.name for t in request.tools])
 
+        outcome: dict[str, Any] = {}
+
         async def kickoff() -> Any:
             bind_foreign_helpers(flow)
-            await flow.kickoff_async(inputs=inputs)
+            if resumed is not None:
+                outcome["result"] = await flow.resume_async(answer or "")
+            else:
+                outcome["result"] = await flow.kickoff_async(inputs=inputs)
             return flow.state
 
         channel.start(kickoff, name=f"crewai-{self.name}-{request.run_id[:8]}",
@@ -201,6 +214,10 @@ class CrewAIProvider(AgentProvider):
                     finished = True
                     for event in translator.finish(item[1]):
                         yield event
+                    if feedback.is_pending(outcome.get("result")):
+                        # @human_feedback paused the flow: ask the client.
+                        yield CustomEvent(name=INTERRUPT_EVENT,
+                                          value=feedback.interrupt_value(outcome["result"]))
                     return
                 else:
                     finished = True
@@ -211,6 +228,20 @@ class CrewAIProvider(AgentProvider):
             self._channels.discard(channel)
             if not finished:
                 channel.cancel()
+
+    def _pending_flow(self, thread_id: str) -> Any:
+        """The thread's flow paused by ``@human_feedback`` (persisted by CrewAI under the
+        thread id), restored; ``None`` when it waits for nothing."""
+        from crewai.flow.flow import Flow
+
+        target = self.target
+        cls = type(target) if isinstance(target, Flow) else target
+        if not isinstance(cls, type) or not issubclass(cls, Flow):
+            cls = type(self._new_flow())
+        try:
+            return cls.from_pending(thread_id)
+        except ValueError:  # nothing pending for this thread
+            return None
 
     async def shutdown(self) -> None:
         # The engine cancels runs on shutdown; this also stops kickoffs whose run already
