@@ -47,7 +47,6 @@ function AssistantPage() {
         <CopilotTextarea
           id="note"
           className="note"
-          data-testid="note"
           value={note}
           onValueChange={setNote}
           placeholder="Write a note..."
