@@ -45,8 +45,16 @@ if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl 
   fi
 fi
 
-# Node clients: the real @copilotkit npm packages, pinned by package-lock.json.
-for dir in tests/node tests/node-v2 bench/ts; do
+# chromium: the browser tests (tests/browser) drive Debian's chromium, never a downloaded browser.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  log "installing chromium"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+# Node clients: the real @copilotkit npm packages, pinned by package-lock.json; the example
+# apps and playwright-core for the browser tests.
+for dir in tests/node tests/node-v2 bench/ts tests/browser examples/react-v1 examples/react-v2; do
   if [ -f "$dir/package-lock.json" ]; then
     log "installing npm packages in $dir"
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error

@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +22,11 @@ from copilotkit_runtime import Runtime, load_settings
 from copilotkit_runtime.testing.fake_llm import FakeLLMServer
 from copilotkit_runtime.testing.server import ServedRuntime, free_port, serve_runtime
 
+from .browser_session import App, Browser, chromium_path
+
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 EXAMPLES = REPO / "examples"
-ARTIFACTS = HERE / "artifacts"  # screenshots of failed scenarios (gitignored)
-
-
-def chromium_path() -> str | None:
-    return os.environ.get("CHROMIUM") or shutil.which("chromium")
 
 
 def _missing() -> str | None:
@@ -69,12 +65,6 @@ def _fresh_llm(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("fake_llm").reset()
 
 
-@dataclass
-class App:
-    name: str
-    origin: str
-
-
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -108,35 +98,12 @@ def example_runtime(fake_llm: FakeLLMServer, app_ports: dict[str, int]) -> Itera
         yield served
 
 
-class Browser:
-    """Runs one scenario of ``scenarios.mjs`` in a fresh chromium profile."""
-
-    def __init__(self, app: App, runtime: ServedRuntime) -> None:
-        self.app = app
-        self.runtime = runtime
-
-    def run(self, scenario: str, *, hash: str = "", timeout: float = 90) -> dict[str, Any]:
-        page = f"{self.app.origin}/?runtimeUrl={self.runtime.url}{hash}"
-        shot = ARTIFACTS / f"{self.app.name}-{scenario}.png"
-        payload = {"scenario": scenario, "page": page, "screenshot": str(shot),
-                   "chromium": chromium_path()}
-        done = subprocess.run(["node", "run.mjs"], cwd=HERE, input=json.dumps(payload),
-                              capture_output=True, text=True, timeout=timeout, check=False)
-        assert done.returncode == 0, f"run.mjs exited with {done.returncode}:\n{done.stderr}"
-        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-        assert result["ok"], f"{scenario} failed (screenshot: {result.get('screenshot')}):\n{result['error']}\n" \
-                             f"console: {result['consoleErrors']}\nrequests: {result['failedRequests']}"
-        assert result["consoleErrors"] == [], f"browser console errors: {result['consoleErrors']}"
-        assert result["failedRequests"] == [], f"failed requests: {result['failedRequests']}"
-        return {**(result["data"] or {}), "aborted": result["aborted"]}
-
-
-def _browser(name: str, app_ports: dict[str, int], runtime: ServedRuntime) -> Browser:
+def _browser(name: str, app_ports: dict[str, int], runtime: ServedRuntime, **options: Any) -> Browser:
     reason = _missing()
     if reason:
         pytest.skip(reason)
     app = _serve_static_on(name, app_ports[name])
-    return Browser(app, runtime)
+    return Browser(app, runtime, **options)
 
 
 @functools.cache
@@ -155,4 +122,4 @@ def react_v1(app_ports: dict[str, int], example_runtime: ServedRuntime) -> Brows
 
 @pytest.fixture(scope="session")
 def react_v2(app_ports: dict[str, int], example_runtime: ServedRuntime) -> Browser:
-    return _browser("react-v2", app_ports, example_runtime)
+    return _browser("react-v2", app_ports, example_runtime, suggestions=False)

@@ -21,15 +21,15 @@ async function idle(page) {
 
 // The assistant page is ready when its first suggestions are shown: a message sent before then
 // makes react-ui abort the suggestions request (and log it as an error).
-async function assistantPage(page) {
+async function assistantPage(page, input) {
   await page.locator('[data-testid="assistant-page"]').waitFor();
-  await page.locator('[data-test-id="suggestion"]').first().waitFor();
+  if (input.suggestions !== false) await page.locator('[data-test-id="suggestion"]').first().waitFor();
 }
 
 export const scenarios = {
   // A streamed reply from the LLM agent (the fake model echoes).
-  async v1_chat(page) {
-    await assistantPage(page);
+  async chat(page, input) {
+    await assistantPage(page, input);
     await send(page, "hello from the browser");
     const reply = await assistantSays(page, "You said: hello from the browser");
     await idle(page);
@@ -37,8 +37,8 @@ export const scenarios = {
   },
 
   // The model calls a frontend action; the browser runs it; the follow-up run answers.
-  async v1_frontend_action(page) {
-    await assistantPage(page);
+  async frontend_action(page, input) {
+    await assistantPage(page, input);
     await send(page, "setThemeColor lightblue");
     await page.locator('[data-testid="theme-color"]', { hasText: "lightblue" }).waitFor();
     const reply = await assistantSays(page, "The action returned");
@@ -49,8 +49,8 @@ export const scenarios = {
   },
 
   // The model calls the backend action lookup_order; the runtime runs it, the model answers.
-  async v1_backend_action(page) {
-    await assistantPage(page);
+  async backend_action(page, input) {
+    await assistantPage(page, input);
     await send(page, "please lookup_order 1");
     const reply = await assistantSays(page, "shipped");
     await idle(page);
@@ -58,8 +58,8 @@ export const scenarios = {
   },
 
   // Chat suggestions (useCopilotChatSuggestions) appear as buttons; clicking one sends it.
-  async v1_suggestions(page) {
-    await assistantPage(page);
+  async suggestions(page, input) {
+    await assistantPage(page, input);
     const suggestion = page.locator('[data-test-id="suggestion"]').first();
     await suggestion.waitFor();
     const texts = await page.locator('[data-test-id="suggestion"]').allInnerTexts();
@@ -70,8 +70,8 @@ export const scenarios = {
   },
 
   // CopilotTextarea: typing shows a completion from the runtime, Tab accepts it.
-  async v1_textarea(page) {
-    await assistantPage(page);
+  async textarea(page, input) {
+    await assistantPage(page, input);
     const editable = page.locator('[data-testid="copilot-textarea-editable"]');
     await editable.click();
     await page.keyboard.type("My order is late", { delay: 20 });
@@ -93,8 +93,8 @@ export const scenarios = {
   },
 
   // The stop button ends a slow reply: the partial text stays, the chat is ready again.
-  async v1_stop(page) {
-    await assistantPage(page);
+  async stop(page, input) {
+    await assistantPage(page, input);
     await send(page, "tell me a long story");
     await page.locator(`${MESSAGES} .copilotKitAssistantMessage`, { hasText: "word3" }).first().waitFor();
     await page.locator('[data-test-id="copilot-chat-request-in-progress"]').click();
@@ -104,7 +104,7 @@ export const scenarios = {
   },
 
   // The LangGraph planner: shared state shows the steps, the interrupt asks, the answer resumes.
-  async v1_planner(page) {
+  async planner(page, input) {
     await page.locator('[data-testid="planner-page"]').waitFor();
     await send(page, "buy milk, bake bread, call mum");
     await page.locator('[data-testid="plan-steps"] li').nth(2).waitFor();

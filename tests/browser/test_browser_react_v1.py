@@ -4,30 +4,30 @@ from __future__ import annotations
 
 from copilotkit_runtime.testing.fake_llm import FakeLLMServer, Turn
 
-from .conftest import Browser
+from .browser_session import Browser
 
 
 def test_llm_reply_streams_into_the_chat(react_v1: Browser, fake_llm: FakeLLMServer) -> None:
-    data = react_v1.run("v1_chat")
+    data = react_v1.run("chat")
     assert data["reply"].startswith("You said: hello from the browser")
     assert fake_llm.requests[-1]["stream"] is True
 
 
 def test_frontend_action_runs_in_the_browser(react_v1: Browser) -> None:
-    data = react_v1.run("v1_frontend_action")
+    data = react_v1.run("frontend_action")
     assert data["background"] == "rgb(173, 216, 230)"  # lightblue, set by the action's handler
     assert "the background is now lightblue" in data["reply"]
 
 
 def test_answer_uses_the_backend_action(react_v1: Browser, fake_llm: FakeLLMServer) -> None:
-    data = react_v1.run("v1_backend_action")
+    data = react_v1.run("backend_action")
     assert "shipped" in data["reply"] and "tomorrow" in data["reply"]
     tool_results = [m for m in fake_llm.requests[-1]["messages"] if m["role"] == "tool"]
     assert tool_results and '"shipped"' in tool_results[-1]["content"]
 
 
 def test_suggestions_are_shown_and_sent(react_v1: Browser) -> None:
-    data = react_v1.run("v1_suggestions")
+    data = react_v1.run("suggestions")
     # the fake model fills the suggestion tool's schema: titles from a hint, messages "example"
     assert data["suggestions"][0] == "Tell me more 1"
     assert data["reply"] == "You said: example"
@@ -35,7 +35,7 @@ def test_suggestions_are_shown_and_sent(react_v1: Browser) -> None:
 
 def test_textarea_completion_is_shown_and_accepted(react_v1: Browser, fake_llm: FakeLLMServer) -> None:
     fake_llm.script(Turn(text=" and I would like a refund."))
-    data = react_v1.run("v1_textarea")
+    data = react_v1.run("textarea")
     assert data["shown"] == "My order is late and I would like a refund."
     assert data["accepted"] == "My order is late and I would like a refund.!"
 
@@ -43,14 +43,15 @@ def test_textarea_completion_is_shown_and_accepted(react_v1: Browser, fake_llm: 
 def test_stop_button_ends_the_run_and_closes_the_upstream(react_v1: Browser,
                                                           fake_llm: FakeLLMServer) -> None:
     fake_llm.script(Turn(text=" ".join(f"word{i}" for i in range(200)), chunk_delay=0.1))
-    data = react_v1.run("v1_stop")
+    data = react_v1.run("stop")
     assert "word3" in data["partial"] and "word199" not in data["partial"]
     assert fake_llm.wait_for(lambda llm: llm.closed_early >= 1)
     assert data["aborted"], "the stop button cancels the page's streaming request"
 
 
 def test_planner_state_and_interrupt(react_v1: Browser) -> None:
-    data = react_v1.run("v1_planner", hash="#planner")
+    data = react_v1.run("planner", hash="#planner")
     assert data["steps"] == ["buy milk", "bake bread", "call mum"]
     assert data["statusBefore"] == "waiting for approval"
     assert data["question"] == "Run these steps?"
+    assert data["reply"] == "Done: ran all 3 steps."

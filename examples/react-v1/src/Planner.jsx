@@ -11,13 +11,24 @@ export function Planner() {
   );
 }
 
+// The interrupt's value: an object, or its JSON text (as react-core 1.74 hands it over).
+function interruptValue(event) {
+  const value = event?.value;
+  if (typeof value !== "string") return value ?? {};
+  try {
+    return JSON.parse(value);
+  } catch {
+    return { question: value };
+  }
+}
+
 function PlannerPage() {
   const { state } = useCoAgent({ name: "planner", initialState: { steps: [], status: "idle" } });
 
   useLangGraphInterrupt({
     render: ({ event, resolve }) => (
       <div className="interrupt" data-testid="interrupt">
-        <p>{event.value?.question ?? "Continue?"}</p>
+        <p>{interruptValue(event).question ?? "Continue?"}</p>
         <button onClick={() => resolve("yes")}>Approve</button>
         <button onClick={() => resolve("no")}>Cancel</button>
       </div>
