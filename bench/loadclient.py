@@ -20,6 +20,7 @@ part the way urql merges them, and the reassembled reply must equal the expected
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import os
@@ -53,8 +54,34 @@ def chunk_text(i: int) -> str:
     return "Bench reply." if i == 0 else f" token{i}"
 
 
-def expected_text(tokens: int) -> str:
-    return "".join(chunk_text(i) for i in range(tokens))
+#: the user message of ``fixtures/chat-request.json``; the fake LLM answers "You said: " + it
+FIXTURE_USER_TEXT = "Hello from the harness"
+
+
+def llm_pieces(tokens: int, user_text: str = FIXTURE_USER_TEXT) -> list[str]:
+    """The chunks ``copilotkit_runtime.testing.fake_llm --chunks N`` streams for that message:
+    the words of "You said: <message>" repeated round-robin, one per chunk."""
+    words = f"You said: {user_text}".split(" ")
+    return [(" " if i else "") + words[i % len(words)] for i in range(tokens)]
+
+
+def expected_pieces(tokens: int, mode: str = "chat") -> list[str]:
+    if mode == "llm":
+        return llm_pieces(tokens)
+    return [chunk_text(i) for i in range(tokens)]
+
+
+def expected_text(tokens: int, mode: str = "chat") -> str:
+    return "".join(expected_pieces(tokens, mode))
+
+
+@functools.lru_cache(maxsize=8)
+def _llm_counts(tokens: int) -> dict[bytes, int]:
+    counts: dict[bytes, int] = {}
+    for piece in llm_pieces(tokens):
+        key = json.dumps(piece).encode()
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 class RequestFactory:
@@ -62,7 +89,7 @@ class RequestFactory:
 
     def __init__(self, host: str, port: int, *, mode: str = "chat", agent: str = "bench",
                  user_text: str | None = None) -> None:
-        name = "agent-request.json" if mode == "agent" else "chat-request.json"
+        name = "agent-request.json" if mode == "agent" else "chat-request.json"  # llm: chat
         body = (FIXTURES / name).read_text(encoding="utf-8")
         data = json.loads(body)
         thread_id = data["variables"]["data"]["threadId"]
@@ -197,7 +224,7 @@ def dechunk(data: bytes) -> bytes:
         pos = start + size + 2
 
 
-def quick_check(resp: Response, tokens: int) -> str | None:
+def quick_check(resp: Response, tokens: int, mode: str = "chat") -> str | None:
     """Cheap completeness check on every response; an error message or None."""
     if resp.status != 200:
         return f"HTTP {resp.status}: {resp.body[:200]!r}"
@@ -207,6 +234,11 @@ def quick_check(resp: Response, tokens: int) -> str | None:
     last = body[body.rfind(b"\r\n---\r\n", 0, len(body) - 8):]
     if b'"hasNext":false' not in last:
         return f"last part has no hasNext:false: {last[-200:]!r}"
+    if mode == "llm":
+        for key, n in _llm_counts(tokens).items():
+            if body.count(key) != n:
+                return f"expected {n} text chunks {key.decode()}, found {body.count(key)}"
+        return None
     if body.count(b" token") != tokens - 1 or b'"Bench reply.' not in body:
         return f"expected {tokens} text chunks, found {body.count(b' token') + 1}"
     return None
@@ -270,7 +302,7 @@ def full_check(resp: Response, tokens: int, mode: str = "chat") -> str | None:
     content = texts[0].get("content") or []
     if len(content) != tokens or None in content:
         return f"expected {tokens} content items, got {len(content)}"
-    if "".join(content) != expected_text(tokens):
+    if "".join(content) != expected_text(tokens, mode):
         return "the reassembled text differs from the expected reply"
     return None
 
@@ -361,6 +393,8 @@ class PhaseConfig:
     timeout: float = 120.0
     full_checks: int = 20
     server_pid: int | None = None
+    #: the fake LLM server's pid (mode llm): its CPU is reported too
+    llm_pid: int | None = None
 
 
 @dataclass
@@ -397,7 +431,7 @@ async def run_phase(cfg: PhaseConfig, *, on_progress: Callable[[int], None] | No
                     failures.append(f"connect: {exc}")
                     continue
             resp = await conn.request(factory.make(), cfg.timeout)
-            problem = resp.error or quick_check(resp, cfg.tokens)
+            problem = resp.error or quick_check(resp, cfg.tokens, cfg.mode)
             if problem is None and (n < cfg.full_checks or n % 50 == 0):
                 problem = full_check(resp, cfg.tokens, cfg.mode)
             if problem is not None:
@@ -420,6 +454,7 @@ async def run_phase(cfg: PhaseConfig, *, on_progress: Callable[[int], None] | No
     cpu0 = proc_cpu_seconds(pid) if pid else 0.0
     mem0 = proc_mem_mb(pid) if pid else {}
     busy0, self0, t0 = machine_busy_seconds(), self_cpu_seconds(), time.perf_counter()
+    llm_cpu0 = proc_cpu_seconds(cfg.llm_pid) if cfg.llm_pid else 0.0
     sampler = MemorySampler(pid) if pid else None
     if sampler is not None:
         sampler.__enter__()
@@ -462,7 +497,11 @@ async def run_phase(cfg: PhaseConfig, *, on_progress: Callable[[int], None] | No
             "cpuSeconds": round(cpu, 2),
             "cpuMsPerRequest": round(cpu * 1000 / ok, 3) if ok else None,
         }
-        result["otherTenantsCpuSeconds"] = round(busy - cpu - client_cpu, 2)
+        llm_cpu = proc_cpu_seconds(cfg.llm_pid) - llm_cpu0 if cfg.llm_pid else 0.0
+        if cfg.llm_pid:
+            result["fakeLlm"] = {"pid": cfg.llm_pid, "cpuSeconds": round(llm_cpu, 2),
+                                 "cpuMsPerRequest": round(llm_cpu * 1000 / ok, 3) if ok else None}
+        result["otherTenantsCpuSeconds"] = round(busy - cpu - client_cpu - llm_cpu, 2)
     return result
 
 
@@ -535,7 +574,7 @@ async def run_scale(host: str, port: int, streams: int, *, tokens: int, server_p
     failures = []
     complete = 0
     for resp in results:
-        problem = resp.error or quick_check(resp, tokens)
+        problem = resp.error or quick_check(resp, tokens, mode)
         if problem is None:
             complete += 1
         else:

@@ -1,8 +1,10 @@
 """The Python side of the benchmark: this runtime, served the way a user would in production
-(uvicorn, one process), with the scripted ``bench`` agent as its only (so default) agent.
+(uvicorn, one process), with the scripted ``bench`` agent as its only (so default) agent, or
+with ``--llm-url URL`` an ``[agents.llm] provider = "openai"`` agent (the copilotkit-provider-openai
+plugin) whose ``base_url`` is that (fake) OpenAI-compatible server.
 
     python bench/py_server.py [--port 4020] [--tokens 200] [--state-every 0]
-                              [--loop asyncio|uvloop] [--http h11|httptools]
+                              [--loop asyncio|uvloop] [--http h11|httptools] [--llm-url URL]
                               [experiment knobs: --gc-freeze --gc-threshold N --no-cors
                                --no-record-events --thread-ttl S]
 
@@ -38,11 +40,20 @@ from copilotkit_runtime.server import create_app
 
 def build_app(tokens: int, state_every: int, loop: str, http: str,
               args: argparse.Namespace | None = None) -> FastAPI:
-    overrides: dict[str, object] = {
-        "log_level": "warning",
-        "agents": {"bench": {"provider": "bench", "tokens": tokens, "state_every": state_every,
-                             "description": "scripted benchmark agent"}},
-    }
+    llm_url = args.llm_url if args is not None else None
+    plugins: dict[str, object] = {"bench": bench_provider}
+    if llm_url:
+        # The LLM path: what a user configures as [agents.llm] provider = "openai".
+        from copilotkit_provider_openai import plugin as openai_plugin
+
+        plugins = {"openai": openai_plugin}
+        agents: dict[str, object] = {"llm": {"provider": "openai", "base_url": llm_url,
+                                             "api_key": "bench-fake-key", "model": "gpt-4o-mini",
+                                             "description": "LLM chat agent (fake server)"}}
+    else:
+        agents = {"bench": {"provider": "bench", "tokens": tokens, "state_every": state_every,
+                            "description": "scripted benchmark agent"}}
+    overrides: dict[str, object] = {"log_level": "warning", "agents": agents}
     store: dict[str, object] = {}
     if args is not None and args.no_record_events:
         store["record_events"] = False
@@ -53,8 +64,7 @@ def build_app(tokens: int, state_every: int, loop: str, http: str,
     if args is not None and args.no_cors:
         overrides["server"] = {"cors_origins": []}
     settings = load_settings(None, env={}, overrides=overrides)
-    runtime = Runtime(settings, plugins={"bench": bench_provider}, load_entry_points=False,
-                      environ={})
+    runtime = Runtime(settings, plugins=plugins, load_entry_points=False, environ={})
     app = create_app(runtime)
 
     async def release() -> JSONResponse:
@@ -64,6 +74,7 @@ def build_app(tokens: int, state_every: int, loop: str, http: str,
         out: dict[str, object] = {
             "runtime": "python", "version": __version__, "tokens": tokens,
             "stateEvery": state_every, "held": bench_provider.held_count(), "pid": os.getpid(),
+            "llmUrl": llm_url,
             "loop": loop, "http": http, "tasks": len(asyncio.all_tasks())}
         if gc_stats:
             out["gc"] = {"collections": [g["collections"] for g in gc.get_stats()],
@@ -101,6 +112,8 @@ def main() -> None:
     parser.add_argument("--state-every", type=int, default=0)
     parser.add_argument("--loop", default="asyncio", choices=["asyncio", "uvloop"])
     parser.add_argument("--http", default="h11", choices=["h11", "httptools"])
+    parser.add_argument("--llm-url", default=None,
+                        help="serve an openai-provider agent on this (fake) OpenAI base URL")
     parser.add_argument("--no-tune-gc", action="store_true",
                         help="keep CPython's GC defaults ([server] tune_gc = false)")
     parser.add_argument("--gc-threshold", type=int, default=0,

@@ -2,6 +2,7 @@
 
     uv run --group bench python bench/run.py            # the full comparison (about 10 minutes)
     uv run python bench/run.py --smoke --out /tmp/s.json  # tiny: proves the benchmark works
+    uv run --group bench python bench/run.py --mode llm   # the LLM path (fake OpenAI server)
 
 For each round, each concurrency level and each side in turn (A B A B ...), a fresh server is
 started, warmed with 20 requests, loaded with ``--requests`` ``generateCopilotResponse``
@@ -14,6 +15,12 @@ requests at that concurrency, and stopped. Sides:
 * ``py-untuned``: ``py`` with CPython's GC defaults (``[server] tune_gc = false``), to show
   what the GC tuning buys;
 * ``ts``: ``bench/ts/server.mjs``, the real 1.10.6 runtime on Node (``npm ci`` in bench/ts).
+
+``--mode llm`` is the LLM path: ours with an ``[agents.llm] provider = "openai"`` agent (the
+copilotkit-provider-openai plugin), TypeScript with its ``OpenAIAdapter`` and an ``openai``
+client, both pointed at the same fake OpenAI server
+(``python -m copilotkit_runtime.testing.fake_llm --chunks N``, a separate process started fresh
+for each phase, its CPU reported per phase). No scale test in that mode.
 
 Then, once per side, the scale test: ``--scale`` streams held open at once (each has its first
 chunk and waits), the server's memory measured, then released and each checked complete.
@@ -72,17 +79,19 @@ class Side:
     #: extra arguments for bench/py_server.py (experiment knobs)
     extra: tuple[str, ...] = ()
 
-    def command(self, port: int, tokens: int, state_every: int) -> tuple[list[str], dict[str, str]]:
+    def command(self, port: int, tokens: int, state_every: int, llm_url: str | None = None
+                ) -> tuple[list[str], dict[str, str]]:
         env = dict(os.environ)
         if self.name == "ts":
             env.update(PORT=str(port), HOST="127.0.0.1", TOKENS=str(tokens),
                        STATE_EVERY=str(state_every), COPILOTKIT_TELEMETRY_DISABLED="true",
-                       DO_NOT_TRACK="1")
+                       DO_NOT_TRACK="1", LLM_BASE_URL=llm_url or "")
             return ["node", str(TS_DIR / "server.mjs")], env
         loop, http = ("uvloop", "httptools") if self.name.startswith("py-fast") else ("asyncio", "h11")
+        llm = ["--llm-url", llm_url] if llm_url else []
         return [sys.executable, str(BENCH / "py_server.py"), "--port", str(port),
                 "--tokens", str(tokens), "--state-every", str(state_every),
-                "--loop", loop, "--http", http, *self.extra, *PY_EXTRA], env
+                "--loop", loop, "--http", http, *llm, *self.extra, *PY_EXTRA], env
 
 
 SIDES = {
@@ -113,11 +122,48 @@ def get_json(url: str, timeout: float = 2.0) -> dict[str, Any]:
         return json.loads(resp.read())
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextlib.contextmanager
-def server(side: Side, tokens: int, state_every: int, logdir: Path) -> Iterator[tuple[int, int]]:
+def fake_llm(tokens: int, logdir: Path) -> Iterator[tuple[str, int]]:
+    """Start the fake OpenAI-compatible server (its own process); yield (base URL, pid)."""
+    port = free_port()
+    log = (logdir / f"fake-llm-{port}.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "copilotkit_runtime.testing.fake_llm",
+                             "--port", str(port), "--chunks", str(tokens)],
+                            stdout=log, stderr=subprocess.STDOUT, cwd=BENCH.parent)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the fake LLM server exited with {proc.returncode}:\n"
+                                   + (logdir / f"fake-llm-{port}.log").read_text()[-2000:])
+            try:
+                get_json(f"http://127.0.0.1:{port}/v1/models")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the fake LLM server did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/v1", proc.pid
+    finally:
+        _stop(proc)
+        log.close()
+
+
+@contextlib.contextmanager
+def server(side: Side, tokens: int, state_every: int, logdir: Path, llm_url: str | None = None
+           ) -> Iterator[tuple[int, int]]:
     """Start a fresh server; yield (port, pid); stop it."""
     port = free_port()
-    cmd, env = side.command(port, tokens, state_every)
+    cmd, env = side.command(port, tokens, state_every, llm_url)
     log = (logdir / f"{side.name}-{port}.log").open("wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=BENCH.parent)
     try:
@@ -136,12 +182,7 @@ def server(side: Side, tokens: int, state_every: int, logdir: Path) -> Iterator[
         assert info["pid"] == proc.pid, (info, proc.pid)
         yield port, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
         log.close()
 
 
@@ -161,13 +202,13 @@ def ensure_ts() -> str | None:
 # -- running ---------------------------------------------------------------------------------
 
 
-async def load_phase(port: int, pid: int, c: int, total: int, args: argparse.Namespace
-                     ) -> dict[str, Any]:
+async def load_phase(port: int, pid: int, c: int, total: int, args: argparse.Namespace,
+                     llm_pid: int | None = None) -> dict[str, Any]:
     warm = loadclient.PhaseConfig("127.0.0.1", port, min(c, 5), args.warmup, tokens=args.tokens,
                                   mode=args.mode, full_checks=args.warmup)
     warm_result = await loadclient.run_phase(warm)
     cfg = loadclient.PhaseConfig("127.0.0.1", port, c, total, tokens=args.tokens, mode=args.mode,
-                                 server_pid=pid)
+                                 server_pid=pid, llm_pid=llm_pid)
     result = await loadclient.run_phase(cfg)
     result["warmupFailed"] = warm_result["failed"]
     if warm_result["failed"]:
@@ -184,9 +225,13 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     for rnd in range(1, args.rounds + 1):
         for c in args.concurrency:
             for side in sides:
-                with server(side, args.tokens, args.state_every, logdir) as (port, pid):
+                with contextlib.ExitStack() as stack:
+                    llm_url, llm_pid = (stack.enter_context(fake_llm(args.tokens, logdir))
+                                        if args.mode == "llm" else (None, None))
+                    port, pid = stack.enter_context(
+                        server(side, args.tokens, args.state_every, logdir, llm_url))
                     gc0 = gc_info(side, port)
-                    result = run(load_phase(port, pid, c, args.requests, args))
+                    result = run(load_phase(port, pid, c, args.requests, args, llm_pid))
                     gc1 = gc_info(side, port)
                 if gc0 and gc1:
                     result["serverGc"] = {
@@ -201,7 +246,10 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
                       f"{result['totalMs']['p99']:>9} ms  cpu/req "
                       f"{result['server']['cpuMsPerRequest']} ms  peak "
                       f"{result['server']['rssMB']['peakSampled']} MB  client "
-                      f"{result['loadClientCpuMsPerRequest']} ms/req  failed {result['failed']}",
+                      f"{result['loadClientCpuMsPerRequest']} ms/req"
+                      + (f"  fake LLM {result['fakeLlm']['cpuMsPerRequest']} ms/req"
+                         if "fakeLlm" in result else "")
+                      + f"  failed {result['failed']}",
                       file=sys.stderr, flush=True)
     for n in args.scale:
         for side in sides:
@@ -258,6 +306,8 @@ FIGURES = [
     ("cpu", "server CPU ms/request", lambda r: r["server"]["cpuMsPerRequest"], False),
     ("rss", "server peak RSS MB", lambda r: r["server"]["rssMB"]["peakSampled"], False),
     ("client", "client CPU ms/request", lambda r: r["loadClientCpuMsPerRequest"], False),
+    ("llm", "fake LLM CPU ms/request", lambda r: (r.get("fakeLlm") or {}).get("cpuMsPerRequest"),
+     False),
     ("others", "other tenants' CPU s", lambda r: r.get("otherTenantsCpuSeconds"), False),
 ]
 
@@ -311,6 +361,8 @@ def table(result: dict[str, Any]) -> str:
     levels = sorted({int(c) for s in sides for c in load[s]})
     for c in levels:
         for key, label, _, _ in FIGURES:
+            if all(load[s].get(str(c), {}).get(key) is None for s in sides):
+                continue  # e.g. the fake LLM's CPU outside --mode llm
             row = [str(c), label]
             ts = load.get("ts", {}).get(str(c), {}).get(key) if has_ts else None
             for s in ours:
@@ -383,8 +435,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=2000, help="requests per phase")
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--tokens", type=int, default=200, help="text chunks per reply")
-    p.add_argument("--mode", choices=["chat", "agent"], default="chat",
-                   help="chat: no agentSession (TS: service adapter); agent: agentSession 'bench'")
+    p.add_argument("--mode", choices=["chat", "agent", "llm"], default="chat",
+                   help="chat: no agentSession (TS: service adapter); agent: agentSession 'bench'; "
+                   "llm: no agentSession, an OpenAI agent (TS: OpenAIAdapter) on a fake OpenAI "
+                   "server")
     p.add_argument("--state-every", type=int, default=0,
                    help="agent mode: a state snapshot every N chunks (0: none)")
     p.add_argument("--sides", default=None, help="comma list of py, py-fast, py-untuned, ts "
@@ -401,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.scale == [1000]:
             args.scale = [20]
     args.scale = [n for n in args.scale if n > 0]
+    if args.mode == "llm":
+        args.scale = []  # the fake LLM cannot hold a stream; the scale test is the chat mode's
     fast = have_uvloop()
     CLIENT_LOOP = ("uvloop" if fast else "asyncio") if args.client_loop == "auto" else args.client_loop
     if args.sides is None:
@@ -423,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(result, indent=1) + "\n")
     text = table(result)
     if args.out is None and not args.smoke:
-        (RESULTS / "latest.md").write_text(
+        (RESULTS / ("latest-llm.md" if args.mode == "llm" else "latest.md")).write_text(
             f"Run {result['startedAt']} ({out.name}), {result['machine']['cpu']}, "
             f"{result['machine']['cores']} cores\n\n{text}\n")
     print(text)

@@ -1,8 +1,12 @@
 // The TypeScript side of the benchmark: the real @copilotkit/runtime 1.10.6 (graphql-yoga) on
 // raw node:http, serving a scripted reply with no LLM and no sleeps.
 //
-//   node bench/ts/server.mjs            (env: PORT=4010 HOST=127.0.0.1 TOKENS=200 STATE_EVERY=0)
+//   node bench/ts/server.mjs            (env: PORT=4010 HOST=127.0.0.1 TOKENS=200 STATE_EVERY=0
+//                                             LLM_BASE_URL=)
 //
+// * With LLM_BASE_URL set (the LLM path), a chat request goes to the runtime's own
+//   OpenAIAdapter with an `openai` client (4.104.0, the version 1.10.6 resolves) whose baseURL
+//   is that (fake) OpenAI-compatible server, as a user of the TypeScript runtime writes it.
 // * A chat request (no agentSession) goes to BenchAdapter, a service adapter that streams one
 //   text message of TOKENS chunks, yielding to the event loop between chunks (as a real
 //   adapter reading an LLM socket would) but never sleeping.
@@ -15,7 +19,8 @@
 // The chunk texts are the same as the Python bench provider's (bench/copilotkit_bench).
 import http from "node:http";
 import { randomUUID } from "node:crypto";
-import { CopilotRuntime, copilotRuntimeNodeHttpEndpoint } from "@copilotkit/runtime";
+import { CopilotRuntime, OpenAIAdapter, copilotRuntimeNodeHttpEndpoint } from "@copilotkit/runtime";
+import OpenAI from "openai";
 import { AbstractAgent, EventType } from "@ag-ui/client";
 import { Observable } from "rxjs";
 
@@ -26,6 +31,7 @@ const PORT = Number(process.env.PORT ?? 4010);
 const HOST = process.env.HOST ?? "127.0.0.1";
 const TOKENS = Number(process.env.TOKENS ?? 200);
 const STATE_EVERY = Number(process.env.STATE_EVERY ?? 0);
+const LLM_BASE_URL = process.env.LLM_BASE_URL || "";
 
 const chunkText = (i) => (i === 0 ? "Bench reply." : ` token${i}`);
 const yieldToLoop = () => new Promise((resolve) => setImmediate(resolve));
@@ -107,7 +113,12 @@ const runtime = new CopilotRuntime({ agents: { bench: new BenchAgent({ agentId: 
 const yoga = copilotRuntimeNodeHttpEndpoint({
   endpoint: "/api/copilotkit",
   runtime,
-  serviceAdapter: new BenchAdapter(),
+  serviceAdapter: LLM_BASE_URL
+    ? new OpenAIAdapter({
+        openai: new OpenAI({ baseURL: LLM_BASE_URL, apiKey: "bench-fake-key" }),
+        model: "gpt-4o-mini",
+      })
+    : new BenchAdapter(),
   logLevel: "error",
 });
 
@@ -123,7 +134,8 @@ const server = http.createServer((req, res) => {
   if (req.url === "/bench/info") {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ runtime: "typescript", version: "1.10.6", tokens: TOKENS,
-                             stateEvery: STATE_EVERY, held, pid: process.pid }));
+                             stateEvery: STATE_EVERY, held, pid: process.pid,
+                             llmUrl: LLM_BASE_URL || null }));
     return;
   }
   yoga(req, res);
@@ -131,6 +143,7 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 65_000;
 server.maxConnections = 100_000;
 server.listen(PORT, HOST, () => {
-  console.error(`bench ts server: http://${HOST}:${PORT}/api/copilotkit (pid ${process.pid}, tokens ${TOKENS})`);
+  console.error(`bench ts server: http://${HOST}:${PORT}/api/copilotkit (pid ${process.pid}, tokens ${TOKENS}` +
+                (LLM_BASE_URL ? `, OpenAIAdapter -> ${LLM_BASE_URL})` : ")"));
 });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(0));
