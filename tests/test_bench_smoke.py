@@ -38,3 +38,25 @@ def test_bench_smoke_run_completes_and_writes_json(tmp_path: Path) -> None:
     for scale in result["scale"]:
         assert scale["completeAfterRelease"] == scale["streams"], scale
     assert "requests/s" in done.stdout
+
+
+def test_bench_llm_smoke_run_completes_and_writes_json(tmp_path: Path) -> None:
+    """The LLM path (--mode llm): both runtimes on one fake OpenAI server, every reply checked
+    against the fake's 200 chunks; the fake's CPU is reported per phase."""
+    out = tmp_path / "smoke-llm.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--mode", "llm",
+         "--sides", "py,ts", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["settings"]["mode"] == "llm"
+    assert result["scale"] == []
+    assert "py" in {p["side"] for p in result["phases"]}
+    for phase in result["phases"]:
+        assert phase["mode"] == "llm"
+        assert phase["failed"] == 0, (phase["side"], phase["failureSamples"])
+        assert phase["ok"] == phase["total"]
+        assert phase["fakeLlm"]["cpuSeconds"] >= 0
+    assert "fake LLM CPU ms/request" in done.stdout
