@@ -66,6 +66,17 @@ def build_app(tokens: int, state_every: int, loop: str, http: str,
     settings = load_settings(None, env={}, overrides=overrides)
     runtime = Runtime(settings, plugins=plugins, load_entry_points=False, environ={})
     app = create_app(runtime)
+    if llm_url and args is not None and args.lean_http:
+        # EXPERIMENT: the same agent, its openai client on bench/lean_transport.py
+        import httpx
+        import openai
+        from lean_transport import LeanTransport
+
+        model = runtime.providers["llm"].model
+        model.client = openai.AsyncOpenAI(
+            api_key="bench-fake-key", base_url=llm_url, max_retries=0,
+            timeout=httpx.Timeout(model.timeout, connect=min(10.0, model.timeout)),
+            http_client=httpx.AsyncClient(transport=LeanTransport()))
 
     async def release() -> JSONResponse:
         return JSONResponse({"released": bench_provider.release_held()})
@@ -114,6 +125,9 @@ def main() -> None:
     parser.add_argument("--http", default="h11", choices=["h11", "httptools"])
     parser.add_argument("--llm-url", default=None,
                         help="serve an openai-provider agent on this (fake) OpenAI base URL")
+    parser.add_argument("--lean-http", action="store_true",
+                        help="experiment (with --llm-url): the openai client on "
+                        "bench/lean_transport.py (asyncio + httptools) instead of httpcore + h11")
     parser.add_argument("--no-tune-gc", action="store_true",
                         help="keep CPython's GC defaults ([server] tune_gc = false)")
     parser.add_argument("--gc-threshold", type=int, default=0,

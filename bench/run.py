@@ -98,6 +98,8 @@ SIDES = {
     "py": Side("py", "ours (asyncio+h11)"),
     "py-fast": Side("py-fast", "ours (uvloop+httptools)"),
     "py-untuned": Side("py-untuned", "ours (GC defaults)", ("--no-tune-gc",)),
+    # experiment, --mode llm only: the openai client on bench/lean_transport.py
+    "py-fast-lean": Side("py-fast-lean", "ours, lean HTTP client (experiment)", ("--lean-http",)),
     "ts": Side("ts", "TypeScript 1.10.6"),
 }
 
