@@ -11,9 +11,14 @@ export function Planner() {
   );
 }
 
-// The interrupt's value: an object, or its JSON text (as react-core 1.74 hands it over).
+// The interrupt's value. react-core 1.74 prefers AG-UI's standard interrupt (RUN_FINISHED with
+// outcome "interrupt") over the on_interrupt event, and hands that Interrupt object over as
+// event.value: the LangGraph interrupt() value is in its metadata.value.
 function interruptValue(event) {
-  const value = event?.value;
+  let value = event?.value;
+  if (value && typeof value === "object" && value.reason === "langgraph_interrupt") {
+    value = value.metadata?.value ?? value.message;
+  }
   if (typeof value !== "string") return value ?? {};
   try {
     return JSON.parse(value);
