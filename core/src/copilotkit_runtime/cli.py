@@ -84,8 +84,7 @@ async def _check_store(runtime: Runtime) -> None:
     plain error before serving. A store that chooses to start without its backend (e.g.
     Redis with ``fail_fast = false``) opens fine and reports through ``/health`` instead."""
     store = type(runtime.store)(runtime.store.options)
-    if hasattr(store, "configure"):
-        store.configure(runtime.settings)
+    store.configure(runtime.settings)
     try:
         await store.open()
     except CopilotKitRuntimeError:

@@ -9,7 +9,7 @@ applied by an instance of the type configured as ``request_rules_type`` (default
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,15 +30,19 @@ class GuardrailDecision:
     guardrail: str = ""
 
 
-class Guardrail:
-    """Base class of guardrail types. Return ``None`` to allow, a decision to block."""
+GuardrailOptionsT = TypeVar("GuardrailOptionsT", bound=GuardrailOptions)
+
+
+class Guardrail(Generic[GuardrailOptionsT]):
+    """Base class of guardrail types, generic over its options model. Return ``None`` to
+    allow, a decision to block."""
 
     Options: ClassVar[type[GuardrailOptions]] = GuardrailOptions
     type_name: ClassVar[str] = ""
 
-    def __init__(self, name: str, options: GuardrailOptions | None = None) -> None:
+    def __init__(self, name: str, options: GuardrailOptionsT | None = None) -> None:
         self.name = name
-        self.options = options if options is not None else self.Options()
+        self.options: GuardrailOptionsT = options if options is not None else self.Options()  # type: ignore[assignment]
 
     @classmethod
     def from_rules(cls, rules: GuardrailRules) -> Guardrail | None:

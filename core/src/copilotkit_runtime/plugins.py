@@ -325,6 +325,9 @@ class PluginManager:
                 raise PluginError(f'Plugin "{impl.plugin_name}" failed in embedded_agents: '
                                   f"{type(exc).__name__}: {exc}") from exc
             if answer:
+                if not isinstance(answer, Mapping):
+                    raise PluginError(f'Plugin "{impl.plugin_name}": embedded_agents must return '
+                                      f"a mapping of agent sections, not {type(answer).__name__}.")
                 return impl.plugin_name, {name: dict(section) for name, section in answer.items()}
         return None
 

@@ -25,7 +25,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from ag_ui.core import BaseEvent
 from pydantic import BaseModel, ConfigDict
@@ -60,8 +60,12 @@ class ProviderContext:
     data_dir: Path
 
 
-class AgentProvider(ABC):
-    """Base class of provider types.
+OptionsT = TypeVar("OptionsT", bound=ProviderOptions)
+
+
+class AgentProvider(ABC, Generic[OptionsT]):
+    """Base class of provider types, generic over its options model: ``class MyProvider(
+    AgentProvider[MyOptions])`` (with ``Options = MyOptions``) gives ``self.options`` its type.
 
     Subclasses implement :meth:`run`, may override :meth:`agents`, :meth:`load_thread`,
     :meth:`startup` and :meth:`shutdown`, and declare their config keys in :attr:`Options`.
@@ -73,10 +77,10 @@ class AgentProvider(ABC):
     type_name: ClassVar[str] = ""
 
     def __init__(
-        self, name: str, options: ProviderOptions, context: ProviderContext, description: str = ""
+        self, name: str, options: OptionsT, context: ProviderContext, description: str = ""
     ) -> None:
         self.name = name
-        self.options = options
+        self.options: OptionsT = options
         self.context = context
         self.description = description
 

@@ -166,8 +166,7 @@ class Runtime:
         except ValidationError as exc:
             raise ConfigError(format_validation_error(exc, self._source(), f"store.{store_settings.type}.")) from exc
         store = cls(options)
-        if hasattr(store, "configure"):
-            store.configure(self.settings)
+        store.configure(self.settings)
         return store
 
     def _build_guardrails(self) -> list[Guardrail]:

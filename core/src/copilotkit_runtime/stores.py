@@ -32,11 +32,14 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from .errors import VersionConflictError
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 
 class StoreOptions(BaseModel):
@@ -103,8 +106,12 @@ class RunLease(ABC):
         """Return once a stop has been requested for this run, from any process."""
 
 
-class StateStore(ABC):
-    """Base class of store types."""
+StoreOptionsT = TypeVar("StoreOptionsT", bound=StoreOptions)
+
+
+class StateStore(ABC, Generic[StoreOptionsT]):
+    """Base class of store types, generic over its options model: ``class MyStore(
+    StateStore[MyOptions])`` gives ``self.options`` its type."""
 
     Options: ClassVar[type[StoreOptions]] = StoreOptions
     type_name: ClassVar[str] = ""
@@ -118,8 +125,12 @@ class StateStore(ABC):
     #: and thread). Without it, a thread's history is one list whatever the agent.
     history_by_agent: ClassVar[bool] = False
 
-    def __init__(self, options: StoreOptions | None = None) -> None:
-        self.options = options if options is not None else self.Options()
+    def __init__(self, options: StoreOptionsT | None = None) -> None:
+        self.options: StoreOptionsT = options if options is not None else self.Options()  # type: ignore[assignment]
+
+    def configure(self, settings: Settings) -> None:
+        """Called once after construction with the runtime's settings, before :meth:`open`:
+        e.g. to resolve a relative path against ``settings.data_path``. Default: nothing."""
 
     async def open(self) -> None:
         """Connect / create tables. Called at startup; raise a clear error if impossible."""

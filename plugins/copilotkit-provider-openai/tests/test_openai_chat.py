@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SECRET, agui_run, chat_runtime, run_body, sse_events
+from openai_helpers import SECRET, agui_run, chat_runtime, run_body, sse_events
 
 from copilotkit_runtime.testing import serve_runtime
 from copilotkit_runtime.testing.fake_llm import FakeLLMServer, Turn

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
-from conftest import SECRET, run_body, sse_events
+from openai_helpers import SECRET, run_body, sse_events
 
 from copilotkit_runtime.testing.fake_llm import FakeLLMServer
 from copilotkit_runtime.testing.server import free_port

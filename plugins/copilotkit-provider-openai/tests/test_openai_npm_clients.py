@@ -10,7 +10,7 @@ import sys
 import uuid
 from typing import Any
 
-from conftest import REPO
+from openai_helpers import REPO
 from node_client import generate_step, requires_node, run_client
 
 from copilotkit_runtime.testing.fake_llm import FakeLLMServer, Turn

@@ -58,7 +58,7 @@ def pick_action(text: str, tools: list[Tool]) -> tuple[Tool, dict[str, Any]] | N
     return None
 
 
-class DemoAgentProvider(AgentProvider):
+class DemoAgentProvider(AgentProvider[DemoOptions]):
     Options = DemoOptions
 
     def agents(self) -> list[Any]:
@@ -67,7 +67,7 @@ class DemoAgentProvider(AgentProvider):
                         {"streaming": True, "state": True, "frontend_actions": True}) for i in infos]
 
     async def run(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
-        options: DemoOptions = self.options  # type: ignore[assignment]
+        options = self.options
         state = dict(request.state)
         state["turns"] = int(state.get("turns", 0) or 0) + 1
         yield StepStartedEvent(step_name="reply")

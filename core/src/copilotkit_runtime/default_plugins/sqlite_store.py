@@ -193,7 +193,7 @@ class _SQLiteLease(RunLease):
 
     async def wait_for_stop(self) -> None:
         local = self._store._signals.event(self.thread_id, self.run_id)
-        interval = self._store.options.poll_interval  # type: ignore[attr-defined]
+        interval = self._store.options.poll_interval
         while True:
             try:
                 await asyncio.wait_for(local.wait(), timeout=interval)
@@ -207,13 +207,13 @@ class _SQLiteLease(RunLease):
                 return
 
 
-class SQLiteStore(StateStore):
+class SQLiteStore(StateStore[SQLiteOptions]):
     Options = SQLiteOptions
     history_by_agent = True
 
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)
-        self.path = Path(self.options.path)  # type: ignore[attr-defined]
+        self.path = Path(self.options.path)
         self._db: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._signals = LocalStopSignals()
@@ -234,7 +234,7 @@ class SQLiteStore(StateStore):
         def connect() -> sqlite3.Connection:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            db.execute(f"PRAGMA busy_timeout = {int(self.options.busy_timeout_ms)}")  # type: ignore[attr-defined]
+            db.execute(f"PRAGMA busy_timeout = {int(self.options.busy_timeout_ms)}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             db.executescript(SCHEMA)

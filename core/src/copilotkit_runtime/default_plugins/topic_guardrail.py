@@ -52,7 +52,7 @@ class TopicOptions(GuardrailOptions):
     deny_list: list[str] = Field(default_factory=list)
 
 
-class TopicGuardrail(Guardrail):
+class TopicGuardrail(Guardrail[TopicOptions]):
     Options = TopicOptions
 
     @classmethod
@@ -61,7 +61,7 @@ class TopicGuardrail(Guardrail):
                                                  deny_list=rules.deny_list))
 
     def decide(self, text: str) -> GuardrailDecision | None:
-        options: TopicOptions = self.options  # type: ignore[assignment]
+        options = self.options
         words = _words(text)
         for topic in options.deny_list:
             if topic_matches(topic, words):

@@ -15,7 +15,7 @@ call). Each SDK maps them to its own shape.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,7 +105,7 @@ class ChatModel(ABC):
     """One configured model endpoint (an SDK client with its base URL and key)."""
 
     @abstractmethod
-    def stream(self, request: ModelRequest) -> AsyncIterator[ModelDelta]:
+    def stream(self, request: ModelRequest) -> AsyncGenerator[ModelDelta, None]:
         """Call the model, streaming. An ``async def`` generator.
 
         When the consumer stops early (a stop, a client that went away) the generator is

@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from ag_ui.core import BaseEvent
 from pydantic import Field, SecretStr
@@ -68,7 +68,10 @@ class LLMOptions(ProviderOptions):
         None, description="speech-to-text model for /transcribe (when the provider has one)")
 
 
-class LLMProvider(AgentProvider):
+LLMOptionsT = TypeVar("LLMOptionsT", bound=LLMOptions)
+
+
+class LLMProvider(AgentProvider[LLMOptionsT]):
     """An agent that is a model with tools: frontend actions and the runtime's backend actions."""
 
     Options: ClassVar[type[ProviderOptions]] = LLMOptions
@@ -77,10 +80,10 @@ class LLMProvider(AgentProvider):
     #: a model name to use when the config gives none
     default_model: ClassVar[str] = ""
 
-    def __init__(self, name: str, options: ProviderOptions, context: ProviderContext,
+    def __init__(self, name: str, options: LLMOptionsT, context: ProviderContext,
                  description: str = "") -> None:
         super().__init__(name, options, context, description)
-        opts: LLMOptions = options  # type: ignore[assignment]
+        opts = options
         self.section = f"agents.{name}"
         self.actions = self._select_actions(context.actions, opts.actions)
         self.model = self.create_model(self._api_key(opts))
@@ -128,7 +131,7 @@ class LLMProvider(AgentProvider):
         return {name: available[name] for name in wanted}
 
     def agents(self) -> list[AgentInfo]:
-        opts: LLMOptions = self.options  # type: ignore[assignment]
+        opts = self.options
         model = opts.model or self.default_model
         return [AgentInfo(
             name=self.name,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncGenerator, Iterable, Mapping
+from typing import Any, cast
 
 import httpx
 import openai
@@ -61,7 +61,7 @@ class OpenAIChatModel(ChatModel):
     def can_transcribe(self) -> bool:
         return bool(self.transcription_model)
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelDelta]:
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[ModelDelta, None]:
         params: dict[str, Any] = {
             "model": request.model,
             "messages": to_openai_messages(request.system, request.messages),
@@ -197,10 +197,11 @@ def _retry_after(headers: httpx.Headers) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
-def to_openai_messages(system: str, messages: list[Message] | Any) -> list[dict[str, Any]]:
+def to_openai_messages(system: str, messages: Iterable[Message]) -> list[dict[str, Any]]:
     """AG-UI messages as Chat Completions messages (the system prompt first)."""
     out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
     for message in messages:
+        message = cast(Any, message)  # each role's fields are read under its role
         role = message.role
         if role in ("system", "developer"):
             out.append({"role": "system", "content": _text(message.content)})

@@ -19,6 +19,7 @@ Config::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,7 +35,7 @@ class OpenAIOptions(LLMOptions):
     transcription_model: str | None = "whisper-1"
 
 
-class OpenAIProvider(LLMProvider):
+class OpenAIProvider(LLMProvider[OpenAIOptions]):
     Options = OpenAIOptions
     key_variable = KEY_VARIABLE
     default_model = DEFAULT_MODEL
@@ -42,7 +43,7 @@ class OpenAIProvider(LLMProvider):
     def create_model(self, api_key: str | None) -> ChatModel:
         from .model import OpenAIChatModel  # the SDK, only when an agent uses it
 
-        opts: OpenAIOptions = self.options  # type: ignore[assignment]
+        opts = self.options
         return OpenAIChatModel(
             api_key=api_key, base_url=opts.base_url, organization=opts.organization,
             headers=opts.headers, timeout=opts.timeout,
@@ -60,8 +61,11 @@ def register_agent_providers(registry: Any) -> None:
 def embedded_agents(environ: Mapping[str, str]) -> dict[str, dict[str, Any]] | None:
     if not environ.get(KEY_VARIABLE):
         return None
-    section: dict[str, Any] = {"provider": "openai", "api_key": environ[KEY_VARIABLE],
-                               "description": "Chat with an OpenAI model"}
+    section: dict[str, Any] = {"provider": "openai", "description": "Chat with an OpenAI model"}
+    if environ[KEY_VARIABLE] != os.environ.get(KEY_VARIABLE):
+        # Only for a runtime given an environment of its own (tests, embedding): the provider
+        # reads the process environment, so a refused key names OPENAI_API_KEY.
+        section["api_key"] = environ[KEY_VARIABLE]
     model = environ.get("OPENAI_MODEL")
     if model:
         section["model"] = model
