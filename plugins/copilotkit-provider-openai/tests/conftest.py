@@ -5,4 +5,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from openai_helpers import fake, llm, served  # noqa: E402,F401  (the fixtures)
+from openai_helpers import fake, llm, served  # noqa: F401  (the fixtures)

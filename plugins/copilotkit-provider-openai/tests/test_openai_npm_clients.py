@@ -10,8 +10,8 @@ import sys
 import uuid
 from typing import Any
 
-from openai_helpers import REPO
 from node_client import generate_step, requires_node, run_client
+from openai_helpers import REPO
 
 from copilotkit_runtime.testing.fake_llm import FakeLLMServer, Turn
 
