@@ -12,6 +12,11 @@ Key layout (``P`` is the key prefix, ``T`` the thread id, ``A`` the agent, both 
 * channel ``P stop-requests``: ``{"t": thread, "r": run}`` per stop request;
 * ``P live:T`` hash ``r`` (run id), ``k`` (its stream's key), ``n`` (batches so far): the run
   relayed live on the thread;
+* ``P info:T`` hash: ``o`` owner, ``a`` agent, ``n`` name (absent: none), ``x`` archived
+  (``0``/``1``), ``c``/``u`` created/updated (seconds, as text), ``k`` the thread's listing
+  key, ``ko``/``ka`` the two listing sets it is in;
+* ``P owned:O`` and ``P owned:O:A`` sorted sets (all scores 0, ordered by member): the
+  listing keys ``<created, zero-padded>|T`` of owner ``O``'s threads (of agent ``A``'s);
 * ``P live:T:R`` stream of run ``R``'s batches: ``n`` (0, 1, ...), ``e`` (JSON array of
   events), ``f`` on the final one.
 """
@@ -51,14 +56,46 @@ redis.call('SREM', KEYS[2], ARGV[1])
 return 1
 """
 
-# KEYS: agents index, history. ARGV: record key prefix of the thread ("P thread:T:").
+# KEYS: agents index, history, info. ARGV: record key prefix of the thread ("P thread:T:").
 DELETE_THREAD = """
 local agents = redis.call('SMEMBERS', KEYS[1])
 for _, agent in ipairs(agents) do
   redis.call('DEL', ARGV[1] .. agent)
 end
-redis.call('DEL', KEYS[1], KEYS[2])
+local listing = redis.call('HMGET', KEYS[3], 'k', 'ko', 'ka')
+if listing[1] then
+  redis.call('ZREM', listing[2], listing[1])
+  redis.call('ZREM', listing[3], listing[1])
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return #agents
+"""
+
+# KEYS: info, owner's listing, owner's listing of the agent. ARGV: owner, agent, name ('' =
+# none), created, updated, listing key. Returns the stored info as HGETALL's flat list.
+CLAIM_THREAD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'o', ARGV[1], 'a', ARGV[2], 'x', '0', 'c', ARGV[4], 'u', ARGV[5],
+             'k', ARGV[6], 'ko', KEYS[2], 'ka', KEYS[3])
+  if ARGV[3] ~= '' then
+    redis.call('HSET', KEYS[1], 'n', ARGV[3])
+  end
+  redis.call('ZADD', KEYS[2], 0, ARGV[6])
+  redis.call('ZADD', KEYS[3], 0, ARGV[6])
+end
+return redis.call('HGETALL', KEYS[1])
+"""
+
+# KEYS: info. ARGV: name, archived ('0'/'1'), updated; '' = unchanged. Returns HGETALL (empty
+# when there is no such thread: nothing is created).
+UPDATE_THREAD_INFO = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {}
+end
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'n', ARGV[1]) end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'x', ARGV[2]) end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[3]) end
+return redis.call('HGETALL', KEYS[1])
 """
 
 # KEYS: history. ARGV: ttl ms (0 = keep), then one '"run_id",{event}' fragment per event.

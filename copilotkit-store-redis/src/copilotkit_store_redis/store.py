@@ -20,6 +20,7 @@ retried after a connection error, because a write whose reply was lost may have 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -37,11 +38,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from copilotkit_runtime.errors import StoreError, VersionConflictError
 from copilotkit_runtime.stores import (
+    InvalidCursorError,
     LiveBatch,
     LocalStopSignals,
     RunLease,
     StateStore,
     StoredEvent,
+    ThreadInfo,
+    ThreadPage,
     ThreadRecord,
 )
 
@@ -224,6 +228,8 @@ class RedisStore(StateStore):
             "save": client.register_script(scripts.SAVE_THREAD),
             "delete_record": client.register_script(scripts.DELETE_RECORD),
             "delete_thread": client.register_script(scripts.DELETE_THREAD),
+            "claim": client.register_script(scripts.CLAIM_THREAD),
+            "update_info": client.register_script(scripts.UPDATE_THREAD_INFO),
             "append": client.register_script(scripts.APPEND_EVENTS),
             "acquire": client.register_script(scripts.ACQUIRE_LOCK),
             "renew": client.register_script(scripts.RENEW_LOCK),
@@ -364,9 +370,88 @@ class RedisStore(StateStore):
                              args=[_part(agent)], what=f"delete thread '{thread_id}'")
             return
         await self._call(self._scripts["delete_thread"],
-                         keys=[self._key("agents", thread_id), self._key("history", thread_id)],
+                         keys=[self._key("agents", thread_id), self._key("history", thread_id),
+                               self._key("info", thread_id)],
                          args=[self._key("thread", thread_id) + ":"],
                          what=f"delete thread '{thread_id}'")
+
+    # -- thread info -------------------------------------------------------------------------
+
+    def _owned(self, owner: str, agent: str | None = None) -> str:
+        key = f"{self.options.key_prefix}owned:{_part(owner)}"
+        return key if agent is None else f"{key}:{_part(agent)}"
+
+    async def claim_thread(self, info: ThreadInfo) -> ThreadInfo:
+        now = time.time()
+        created = info.created_at or now
+        updated = info.updated_at or now
+        raw = await self._call(
+            self._scripts["claim"],
+            keys=[self._key("info", info.thread_id), self._owned(info.owner),
+                  self._owned(info.owner, info.agent)],
+            args=[info.owner, info.agent, info.name or "", repr(created), repr(updated),
+                  _listing_key(created, info.thread_id)],
+            what=f"claim thread '{info.thread_id}'")
+        return self._info(info.thread_id, raw)
+
+    async def get_thread_info(self, thread_id: str) -> ThreadInfo | None:
+        raw = await self._call(self._client().hgetall, self._key("info", thread_id), retry=True,
+                               what=f"read thread '{thread_id}'")
+        return self._info(thread_id, raw) if raw else None
+
+    async def update_thread_info(self, thread_id: str, *, name: str | None = None,
+                                 archived: bool | None = None,
+                                 updated_at: float | None = None) -> ThreadInfo | None:
+        raw = await self._call(
+            self._scripts["update_info"], keys=[self._key("info", thread_id)],
+            args=[name or "", "" if archived is None else str(int(archived)),
+                  "" if updated_at is None else repr(float(updated_at))],
+            what=f"update thread '{thread_id}'")
+        return self._info(thread_id, raw) if raw else None
+
+    async def list_threads(self, owner: str, *, agent: str | None = None, limit: int = 50,
+                           cursor: str | None = None,
+                           include_archived: bool = False) -> ThreadPage:
+        limit = max(1, int(limit))
+        start = "+" if cursor is None else "(" + _decode_listing_cursor(cursor)
+        key = self._owned(owner, agent)
+        client = self._client()
+        found: list[tuple[str, ThreadInfo]] = []
+        while len(found) <= limit:
+            members = await self._call(client.zrevrangebylex, key, start, "-", 0, limit + 1,
+                                       retry=True, what=f"list the threads of '{owner}'")
+            if not members:
+                break
+            members = [_text(m) for m in members]
+            pipe = client.pipeline(transaction=False)
+            for member in members:
+                pipe.hgetall(self._key("info", member.split("|", 1)[1]))
+            infos = await self._call(pipe.execute, retry=True,
+                                     what=f"list the threads of '{owner}'")
+            for member, raw in zip(members, infos, strict=True):
+                if not raw:
+                    continue  # deleted since
+                info = self._info(member.split("|", 1)[1], raw)
+                if include_archived or not info.archived:
+                    found.append((member, info))
+            start = "(" + members[-1]
+            if len(members) < limit + 1:
+                break
+        page = found[:limit]
+        more = len(found) > limit
+        return ThreadPage([info for _, info in page],
+                          _encode_listing_cursor(page[-1][0]) if more else None)
+
+    def _info(self, thread_id: str, raw: Any) -> ThreadInfo:
+        if isinstance(raw, list):  # a script's HGETALL: a flat list
+            raw = dict(zip(raw[::2], raw[1::2], strict=True))
+        fields = {_text(k): _text(v) for k, v in raw.items()}
+        try:
+            return ThreadInfo(thread_id, fields["o"], fields["a"], fields.get("n"),
+                              fields.get("x") == "1", float(fields["c"]), float(fields["u"]))
+        except (KeyError, ValueError) as exc:
+            raise StoreError(f"Thread info of '{thread_id}' in the Redis store at {self._where} "
+                             f"is not valid: {exc}") from exc
 
     # -- history -------------------------------------------------------------------------------
 
@@ -588,6 +673,26 @@ class RedisStore(StateStore):
     def _forget(self, thread_id: str, run_id: str) -> None:
         self._local_runs.discard((thread_id, run_id))
         self._signals.discard(thread_id, run_id)
+
+
+def _listing_key(created_at: float, thread_id: str) -> str:
+    """A member of the listing sets: ordered by member, so by creation, then thread id."""
+    return f"{max(0.0, created_at):020.6f}|{thread_id}"
+
+
+def _encode_listing_cursor(member: str) -> str:
+    return base64.urlsafe_b64encode(member.encode()).decode().rstrip("=")
+
+
+def _decode_listing_cursor(cursor: str) -> str:
+    try:
+        member = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        member = ""
+    head = member.split("|", 1)[0]
+    if len(head) != 20 or "|" not in member or not head.replace(".", "", 1).isdigit():
+        raise InvalidCursorError(f"'{cursor[:80]}' is not a cursor this server handed out.")
+    return member
 
 
 def _text(value: bytes | str) -> str:

@@ -15,12 +15,13 @@ from .errors import (
     PluginError,
     StoreError,
     ThreadBusyError,
+    ThreadNotFoundError,
     UnknownTypeError,
     VersionConflictError,
 )
 from .guardrails import Guardrail, GuardrailDecision, GuardrailOptions, GuardrailRules
 from .hookspecs import hookimpl
-from .middleware import RequestContext, RequestMiddleware
+from .middleware import Principal, RequestContext, RequestMiddleware
 from .providers import (
     AgentInfo,
     AgentProvider,
@@ -61,6 +62,7 @@ __all__ = [
     "GuardrailRules",
     "LiveBatch",
     "PluginError",
+    "Principal",
     "ProviderContext",
     "ProviderOptions",
     "RequestContext",
@@ -74,6 +76,7 @@ __all__ = [
     "StoreOptions",
     "StoredEvent",
     "ThreadBusyError",
+    "ThreadNotFoundError",
     "ThreadRecord",
     "ThreadSnapshot",
     "UnknownTypeError",

@@ -52,8 +52,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if server.tune_gc:
         tune_gc()
     agents = ", ".join(_describe(a) for a in runtime.engine.agent_infos()) or "none"
+    auth = ("authenticated: " + ", ".join(type(m).__name__ for m in runtime.middleware
+                                          if m.authenticates_users)
+            if runtime.authenticates else
+            "UNAUTHENTICATED: every request may use every thread; configure [auth.api_key] or "
+            "[auth.jwt]")
     print(f"copilotkit-runtime {__version__}: http://{server.host}:{server.port}{server.base_path} "
-          f"(agents: {agents}; store: {settings.store.type})", file=sys.stderr, flush=True)
+          f"(agents: {agents}; store: {settings.store.type}; {auth})", file=sys.stderr, flush=True)
     hint = _startup_hint(runtime)
     if hint:
         print(hint, file=sys.stderr, flush=True)

@@ -85,12 +85,33 @@ class LimitSettings(_Strict):
     )
 
 
+#: the origins a browser may call from by default: local development servers on any port
+LOOPBACK_ORIGINS = ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+
+#: what reaches providers of the incoming headers by default (``x-*``: any header starting so)
+DEFAULT_FORWARD_HEADERS = ["authorization", "x-*"]
+
+
 class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     base_path: str = "/api/copilotkit"
-    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
-    cors_allow_credentials: bool = True
+    cors_origins: list[str] = Field(
+        default_factory=lambda: list(LOOPBACK_ORIGINS),
+        description="origins browsers may call from ('*' in a port or host part matches any; "
+        "[\"*\"] alone: any origin, never with credentials)")
+    cors_allow_credentials: bool = Field(
+        True, description="let listed origins send cookies (never for '*')")
+    introspection: bool | None = Field(
+        None, description="answer GraphQL introspection (default: only when bound to a "
+        "loopback host, i.e. in development)")
+    forward_headers: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_FORWARD_HEADERS),
+        description="incoming headers passed to providers (RunRequest.headers); 'x-*' matches "
+        "a prefix; proxy and hop-by-hop headers and cookie only when named exactly")
+    provider_headers: dict[str, str] = Field(
+        default_factory=dict, description="headers set for every provider request; they win "
+        "over incoming ones of the same name")
     tune_gc: bool = Field(
         True, description="serve: freeze startup objects and collect garbage less often "
         "(less CPU and shorter pauses under load, about 10 MB more memory)"
@@ -209,6 +230,9 @@ class Settings(_Strict):
     #: ``[mcp.NAME]``: MCP servers whose tools become backend actions; validated by the plugin
     #: that serves them (``pip install copilotkit-mcp``), so the core needs no MCP library.
     mcp: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    auth: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="authentication: [auth.api_key], [auth.jwt] "
+        "(copilotkit-auth) or another plugin's section")
     request_rules_guardrail: str = Field(
         "topics", description="guardrail type that applies per-request client rules"
     )
@@ -252,6 +276,12 @@ class Settings(_Strict):
     @property
     def data_path(self) -> Path:
         return self.resolve_path(self.data_dir)
+
+    def introspection_enabled(self) -> bool:
+        """``[server] introspection``, defaulting to on only in development (a loopback host)."""
+        if self.server.introspection is not None:
+            return self.server.introspection
+        return self.server.host in ("127.0.0.1", "localhost", "::1")
 
     def effective_default_agent(self) -> str | None:
         if self.default_agent:

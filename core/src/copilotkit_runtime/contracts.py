@@ -58,8 +58,9 @@ class RunRequest:
     protocol: str = "internal"
     principal: Any = None
     metadata: dict[str, Any] = field(default_factory=dict)
-    #: The HTTP request's headers (lower-case names); a provider decides which of them an agent
-    #: sees (e.g. the LangGraph provider's ``forward_headers``).
+    #: The request's headers that the server's policy lets reach providers (``[server]
+    #: forward_headers``, ``provider_headers`` over them; lower-case names); a provider decides
+    #: which of them an agent sees (e.g. the LangGraph provider's ``forward_headers``).
     headers: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ from .errors import (
     ServerShuttingDownError,
     StoreError,
     ThreadBusyError,
+    ThreadNotFoundError,
     TooManyMessagesError,
     VersionConflictError,
 )
@@ -42,8 +44,9 @@ from .guardrails import Guardrail
 from .providers import AgentInfo, AgentProvider, RunRequest, ThreadSnapshot
 from .recorder import RunRecorder
 from .relay import follow_remote, publish_run
-from .stores import LiveBatch, RunLease, StateStore, ThreadRecord, update_thread
+from .stores import LiveBatch, RunLease, StateStore, ThreadInfo, ThreadRecord, update_thread
 from .stream import StreamValidator, StreamViolation
+from .threads import ANONYMOUS_OWNER, owner_of, thread_name
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -111,6 +114,8 @@ class Engine:
         #: set once the server is shutting down: no new runs (see :meth:`drain`)
         self.draining = False
         self._drain_timer: asyncio.TimerHandle | None = None
+        #: whether the store keeps thread info (owners); a store that does not has one owner
+        self.keeps_owners = type(store).claim_thread is not StateStore.claim_thread
 
     @property
     def relays_live(self) -> bool:
@@ -128,9 +133,33 @@ class Engine:
     def agent_infos(self) -> list[AgentInfo]:
         return [entry.info for entry in self.agents.values()]
 
-    async def load_thread(self, agent: str, thread_id: str) -> ThreadSnapshot:
-        """The thread as ``loadAgentState`` shows it; ``exists=False`` for an unknown thread."""
+    async def thread_info(self, thread_id: str, owner: str = ANONYMOUS_OWNER) -> ThreadInfo | None:
+        """The thread's info when ``owner`` may see it, ``None`` when it has none (a new
+        thread, or one from a store that keeps no owners); :class:`ThreadNotFoundError` when
+        it belongs to someone else."""
+        if not self.keeps_owners:
+            return None
+        info = await self.store.get_thread_info(thread_id)
+        if info is not None and info.owner != owner:
+            raise ThreadNotFoundError(thread_id)
+        return info
+
+    async def visible(self, thread_id: str, owner: str) -> bool:
+        """Whether ``owner`` may read what is stored of ``thread_id``. A thread without info
+        (written before threads had owners) is the anonymous owner's."""
+        try:
+            info = await self.thread_info(thread_id, owner)
+        except ThreadNotFoundError:
+            return False
+        return info is not None or owner == ANONYMOUS_OWNER or not self.keeps_owners
+
+    async def load_thread(self, agent: str, thread_id: str,
+                          owner: str = ANONYMOUS_OWNER) -> ThreadSnapshot:
+        """The thread as ``loadAgentState`` shows it; ``exists=False`` for an unknown thread
+        (and for one ``owner`` may not see)."""
         entry = self.agent(agent)
+        if not await self.visible(thread_id, owner):
+            return ThreadSnapshot(thread_id=thread_id, agent=agent, exists=False)
         snapshot = await entry.provider.load_thread(agent, thread_id)
         if snapshot is not None:
             return snapshot
@@ -169,6 +198,7 @@ class Engine:
         if count > limit:
             raise TooManyMessagesError(count, limit)
         await self.check_input(request)
+        info = await self._claim(request)
         lease = await self.store.acquire_run_lock(request.thread_id, request.run_id,
                                                   self.options.lock_ttl)
         if lease is None:
@@ -180,7 +210,18 @@ class Engine:
             raise
         if record is not None and not request.input.state and record.state:
             request.input = request.input.model_copy(update={"state": dict(record.state)})
-        return Run(self, entry, request, lease, record, detached=detached)
+        return Run(self, entry, request, lease, record, detached=detached, info=info)
+
+    async def _claim(self, request: RunRequest) -> ThreadInfo | None:
+        """Make the thread the principal's if it is new; refuse another owner's thread."""
+        if not self.keeps_owners:
+            return None
+        owner = owner_of(request.principal)
+        info = await self.store.claim_thread(ThreadInfo(
+            request.thread_id, owner, request.agent, name=thread_name(request.input.messages)))
+        if info.owner != owner:
+            raise ThreadNotFoundError(request.thread_id)
+        return info
 
     async def stream(self, request: RunRequest) -> AsyncGenerator[BaseEvent, None]:
         """``start`` and iterate in one go (errors before the first event still raise)."""
@@ -230,7 +271,7 @@ class Engine:
                 await agen.aclose()
 
     async def connect(self, thread_id: str, *, idle_timeout: float | None = None,
-                      agent: str | None = None
+                      agent: str | None = None, owner: str = ANONYMOUS_OWNER
                       ) -> AsyncIterator[Sequence[BaseEvent] | Sequence[dict[str, Any]]]:
         """The thread's stored history, then the live tail of a run still in progress.
 
@@ -247,7 +288,18 @@ class Engine:
         looked at *before* the history is read: a run saves its history before its relay says
         it has ended, so either the history holds the run (its relay is then skipped: no
         duplicate) or the relay still has all of it (nothing lost).
+
+        Another owner's thread raises :class:`ThreadNotFoundError`; a thread ``owner`` may not
+        read that has no info replays nothing, like a new thread.
         """
+        if not await self.visible(thread_id, owner):
+            await self.thread_info(thread_id, owner)  # raises for another owner's thread
+
+            async def nothing() -> AsyncIterator[Sequence[dict[str, Any]]]:
+                return
+                yield
+
+            return nothing()
         live = self.active_run(thread_id)
         if live is not None and agent is not None and live.request.agent != agent:
             live = None
@@ -290,8 +342,13 @@ class Engine:
                 return run
         return None
 
-    async def stop(self, thread_id: str, run_id: str | None = None) -> bool:
-        """Ask the run on ``thread_id`` to stop, wherever it runs. Whether one was running."""
+    async def stop(self, thread_id: str, run_id: str | None = None,
+                   owner: str = ANONYMOUS_OWNER) -> bool:
+        """Ask the run on ``thread_id`` to stop, wherever it runs. Whether one was running.
+        :class:`ThreadNotFoundError` for another owner's thread."""
+        if not await self.visible(thread_id, owner):
+            await self.thread_info(thread_id, owner)
+            return False
         return await self.store.request_stop(thread_id, run_id)
 
     def drain(self, grace: float) -> None:
@@ -358,8 +415,10 @@ class Run:
     """
 
     def __init__(self, engine: Engine, entry: AgentEntry, request: RunRequest, lease: RunLease,
-                 record: ThreadRecord | None, *, detached: bool = False) -> None:
+                 record: ThreadRecord | None, *, detached: bool = False,
+                 info: ThreadInfo | None = None) -> None:
         self.engine = engine
+        self.info = info
         self.entry = entry
         self.request = request
         self.lease = lease
@@ -611,6 +670,11 @@ class Run:
                                           agent=request.agent)  # type: ignore[call-arg]
             else:
                 await store.append_events(request.thread_id, request.run_id, events)
+        if self.info is not None:
+            # The thread list's "last activity"; a thread claimed by a run without a user
+            # message (a frontend-tool follow-up first) gets its name from the saved messages.
+            name = None if self.info.name else thread_name(recorder.messages)
+            await store.update_thread_info(request.thread_id, name=name, updated_at=time.time())
 
     async def _keep_lease(self, pump: asyncio.Task[None]) -> None:
         lease = self.lease

@@ -120,3 +120,14 @@ class UnauthorizedError(CopilotKitRuntimeError):
     def __init__(self, message: str = "Unauthorized", status_code: int = 401) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class ThreadNotFoundError(CopilotKitRuntimeError):
+    """No thread with this id, or one that belongs to someone else: the two are answered the
+    same way, so a thread's id is never confirmed to anyone but its owner."""
+
+    code = "THREAD_NOT_FOUND"
+
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(f"Thread '{thread_id}' was not found.")
+        self.thread_id = thread_id

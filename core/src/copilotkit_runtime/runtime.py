@@ -80,7 +80,7 @@ class Runtime:
         self._embed_agents()
         self.store = self._build_store()
         self.guardrails = self._build_guardrails()
-        self.middleware = [reg.value for reg in self.registries.middleware]
+        self.middleware = self._build_middleware()
         self.actions = self._build_actions()
         context = ProviderContext(
             config_dir=settings.config_dir,
@@ -100,6 +100,12 @@ class Runtime:
                         f"agents.{next(n for n, p in self.providers.items() if p is agents[info.name].provider)}."
                     )
                 agents[info.name] = AgentEntry(info, provider)
+        if self.authenticates and type(self.store).claim_thread is StateStore.claim_thread:
+            raise ConfigError(
+                f"store.type: the '{settings.store.type}' store keeps no thread owners "
+                "(StateStore.claim_thread), so with authentication configured every user "
+                "would share every thread. Use a store that does (memory, sqlite, redis, "
+                "postgres).")
         default = settings.effective_default_agent()
         if settings.default_agent and default not in agents:
             raise ConfigError(f"default_agent: '{default}' is not a configured agent "
@@ -147,6 +153,34 @@ class Runtime:
                                   f"({type(exc).__name__}: {exc}); give parameters = {{...}} "
                                   "(a JSON schema) explicitly.") from exc
         return actions
+    def _build_middleware(self) -> list[RequestMiddleware]:
+        out: list[RequestMiddleware] = []
+        claimed: set[str] = set()
+        for reg in self.registries.middleware:
+            value = reg.value
+            if isinstance(value, type):
+                section = value.auth_section
+                if section:
+                    claimed.add(section)
+                try:
+                    value = value.from_settings(self.settings)
+                except ValidationError as exc:
+                    raise ConfigError(format_validation_error(
+                        exc, self._source(), f"auth.{section}." if section else "")) from exc
+            if value is not None:
+                out.append(value)
+        unclaimed = sorted(set(self.settings.auth) - claimed)
+        if unclaimed:
+            raise ConfigError(
+                f"{', '.join(f'[auth.{name}]' for name in unclaimed)} is configured but no "
+                "installed plugin handles it: `pip install copilotkit-auth` for api_key and "
+                f"jwt (handled here: {', '.join(sorted(claimed)) or 'none'}).")
+        return out
+
+    @property
+    def authenticates(self) -> bool:
+        """Whether any middleware authenticates requests (else every request is anonymous)."""
+        return any(m.authenticates_users for m in self.middleware)
 
     def _lookup(self, kind: str, name: str, where: str) -> Any:
         cls = self.registries.by_kind(kind).get(name)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import COMPATIBLE_RUNTIME_VERSION, RUNTIME_VERSION_HEADER, __version__
+from .agui.errors import envelope_error
 from .agui.service import AguiService
 from .config import Settings, load_settings
 from .errors import StoreError
 from .graphql.errors import GRAPHQL_ERRORS
 from .graphql.http import GraphQLService
+from .headers import is_simple_cross_site_post
 from .middleware import RequestContext
 from .pipeline import BadRequest, Pipeline, parse_json
 from .runtime import Runtime
@@ -85,6 +88,8 @@ def build_router(runtime: Runtime) -> APIRouter:
             body = parse_json(raw) if raw.strip() else None
         except BadRequest as exc:
             return GRAPHQL_ERRORS.bad_request(exc.message, exc.status, exc.code)
+        if isinstance(body, dict) and is_simple_cross_site_post(request.headers):
+            return _cross_site_refusal("method" in body and "query" not in body)
         if isinstance(body, dict) and "query" in body:
             return await graphql_request(request, body)
         if isinstance(body, dict) and "method" in body:
@@ -119,6 +124,55 @@ def build_router(runtime: Runtime) -> APIRouter:
 
     agui.add_routes(router)
     return router
+
+
+CROSS_SITE_MESSAGE = (
+    "This request could come from a page on any site without the browser asking first (a "
+    "form, or a no-cors fetch): send it with Content-Type: application/json, or with the "
+    "header the CopilotKit client sends (x-copilotkit-runtime-client-gql-version).")
+
+
+def _cross_site_refusal(single_route: bool) -> Response:
+    if single_route:
+        return envelope_error(CROSS_SITE_MESSAGE, 415)
+    return GRAPHQL_ERRORS.bad_request(CROSS_SITE_MESSAGE, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def _origin_pattern(origin: str) -> str:
+    """A ``cors_origins`` entry with ``*`` as a regular expression: ``*`` stands for one host
+    label part or a port (``http://localhost:*`` also matches the port-less origin)."""
+    if origin.endswith(":*"):
+        return _origin_pattern(origin[:-2]) + r"(?::\d+)?"
+    return r"[A-Za-z0-9-]+".join(re.escape(part) for part in origin.split("*"))
+
+
+def cors_options(settings: Settings) -> dict[str, Any] | None:
+    """The CORS policy of ``[server] cors_origins`` (``None``: no CORS headers at all).
+
+    Never ``*`` with credentials, never an echoed origin that is not listed: ``["*"]`` allows
+    any origin *without* credentials; listed origins (with ``*`` patterns) get credentials
+    when ``cors_allow_credentials``.
+    """
+    server = settings.server
+    origins = [o.strip().rstrip("/") for o in server.cors_origins if o.strip()]
+    if not origins:
+        return None
+    common: dict[str, Any] = {
+        "allow_methods": ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        "allow_headers": ["*"],
+        "expose_headers": [RUNTIME_VERSION_HEADER],
+        "max_age": 600,
+    }
+    if "*" in origins:
+        if len(origins) > 1:
+            log.warning("[server] cors_origins has '*' next to other origins: any origin is "
+                        "allowed, and none with credentials")
+        return {**common, "allow_origins": ["*"], "allow_credentials": False}
+    exact = [o for o in origins if "*" not in o]
+    patterns = [_origin_pattern(o) for o in origins if "*" in o]
+    return {**common, "allow_origins": exact,
+            "allow_origin_regex": "(?:" + "|".join(patterns) + ")" if patterns else None,
+            "allow_credentials": server.cors_allow_credentials}
 
 
 async def health(runtime: Runtime) -> JSONResponse:
@@ -184,17 +238,8 @@ def create_app(config: Settings | Runtime | str | Path | None = None) -> FastAPI
                   openapi_url=None, redirect_slashes=False)
     app.add_api_route("/health", _health_endpoint(runtime), methods=["GET"])
     mount(app, runtime)
-    origins = settings.server.cors_origins
-    if origins:
-        wildcard = "*" in origins
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=[] if wildcard else origins,
-            allow_origin_regex=".*" if wildcard else None,
-            allow_credentials=settings.server.cors_allow_credentials,
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["*"],
-            expose_headers=[RUNTIME_VERSION_HEADER],
-        )
+    cors = cors_options(settings)
+    if cors is not None:
+        app.add_middleware(CORSMiddleware, **cors)
     app.add_middleware(RuntimeVersionHeader)
     return app

@@ -19,6 +19,12 @@ Semantics:
 * **Run locks** make sure one thread has at most one run at a time, across every process that
   shares the store. A lock has an expiry so a crashed process does not hold a thread forever;
   the holder renews it. :meth:`StateStore.request_stop` reaches the lease's holder wherever it is.
+* **Thread info** (:class:`ThreadInfo`, keyed by ``thread_id`` alone) says who owns a thread,
+  which agent it was started with, its name, whether it is archived, when it was created and
+  last run. :meth:`StateStore.claim_thread` creates it atomically (the first principal to run
+  on a thread owns it); :meth:`StateStore.list_threads` lists one owner's threads, newest
+  first (by creation: the order never changes under a paginating client), with an opaque
+  cursor; :meth:`StateStore.delete_thread` without an agent removes it with everything else.
 * **Live relay** (optional, ``supports_live_relay``): the events of a run in progress, published
   batch by batch by the process that runs it (:meth:`StateStore.publish_live`), can be followed
   from any other process (:meth:`StateStore.follow_live`). Stores used by one process only need
@@ -28,6 +34,8 @@ Semantics:
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Sequence
@@ -61,6 +69,69 @@ class ThreadRecord:
 
     def evolve(self, **changes: Any) -> ThreadRecord:
         return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ThreadInfo:
+    """Who a thread belongs to and what a thread list shows of it."""
+
+    thread_id: str
+    owner: str
+    agent: str
+    name: str | None = None
+    archived: bool = False
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    def evolve(self, **changes: Any) -> ThreadInfo:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ThreadPage:
+    """One page of :meth:`StateStore.list_threads`; ``next_cursor`` is ``None`` on the last."""
+
+    threads: list[ThreadInfo]
+    next_cursor: str | None = None
+
+
+class InvalidCursorError(ValueError):
+    """A ``cursor`` that this store did not hand out."""
+
+
+def encode_cursor(info: ThreadInfo) -> str:
+    """The cursor that continues a listing after ``info`` (the key the listing is ordered by)."""
+    raw = json.dumps([info.created_at, info.thread_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    """``(created_at, thread_id)`` of a cursor from :func:`encode_cursor`."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, thread_id = json.loads(raw)
+        if not isinstance(thread_id, str) or not isinstance(created_at, (int, float)):
+            raise TypeError
+        return float(created_at), thread_id
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidCursorError(f"'{cursor[:80]}' is not a cursor this server handed out.") from None
+
+
+def listing_key(info: ThreadInfo) -> tuple[float, str]:
+    """What :meth:`StateStore.list_threads` sorts by, descending."""
+    return (info.created_at, info.thread_id)
+
+
+def page_of(infos: Sequence[ThreadInfo], *, limit: int, cursor: str | None) -> ThreadPage:
+    """A page of already filtered ``infos`` in listing order (for stores that list in Python)."""
+    ordered = sorted(infos, key=listing_key, reverse=True)
+    if cursor is not None:
+        after = decode_cursor(cursor)
+        ordered = [i for i in ordered if listing_key(i) < after]
+    limit = max(1, int(limit))
+    page = ordered[:limit]
+    more = len(ordered) > limit
+    return ThreadPage(page, encode_cursor(page[-1]) if more else None)
 
 
 @dataclass(frozen=True)
@@ -164,7 +235,39 @@ class StateStore(ABC, Generic[StoreOptionsT]):
 
     @abstractmethod
     async def delete_thread(self, thread_id: str, agent: str | None = None) -> None:
-        """Delete one agent's record of the thread, or every record and its history."""
+        """Delete one agent's record of the thread, or every record, its history and its
+        :class:`ThreadInfo`."""
+
+    # -- thread info (ownership and listing) ---------------------------------------------------
+
+    async def claim_thread(self, info: ThreadInfo) -> ThreadInfo:
+        """Create the thread's info if there is none; return the stored info either way.
+
+        Atomic: of two processes claiming one new thread for two owners, one wins and both
+        get the winner's info back. An existing info is returned unchanged. ``created_at`` /
+        ``updated_at`` of ``0`` mean "now".
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not store thread info "
+                                  "(claim_thread): it cannot keep threads per user")
+
+    async def get_thread_info(self, thread_id: str) -> ThreadInfo | None:
+        """The thread's info, or ``None``."""
+        raise NotImplementedError(f"{type(self).__name__} does not store thread info")
+
+    async def update_thread_info(self, thread_id: str, *, name: str | None = None,
+                                 archived: bool | None = None,
+                                 updated_at: float | None = None) -> ThreadInfo | None:
+        """Change the given fields (``None``: unchanged); ``None`` if there is no such thread."""
+        raise NotImplementedError(f"{type(self).__name__} does not store thread info")
+
+    async def list_threads(self, owner: str, *, agent: str | None = None, limit: int = 50,
+                           cursor: str | None = None,
+                           include_archived: bool = False) -> ThreadPage:
+        """``owner``'s threads (only ``agent``'s, when given), newest first by ``created_at``
+        (then ``thread_id``, both descending), at most ``limit``; ``cursor`` continues after
+        the page that returned it. Raise :class:`InvalidCursorError` for a cursor not handed
+        out by the store. Archived threads are left out unless ``include_archived``."""
+        raise NotImplementedError(f"{type(self).__name__} does not list threads")
 
     @abstractmethod
     async def append_events(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +22,16 @@ from ..errors import (
     ServerShuttingDownError,
     StoreError,
     ThreadBusyError,
+    ThreadNotFoundError,
     TooManyMessagesError,
 )
+from ..headers import forwarded_headers
 from ..llm.model import LLMAuthError, LLMError
 from ..middleware import RequestContext
 from ..multipart import FormPart, parse_form_data
 from ..pipeline import parse_json, read_bounded
 from ..providers import RunRequest
+from ..threads import owner_of
 from . import errors
 from .sse import SSE_HEADERS, encode_dicts, encode_events, error_frame
 
@@ -54,6 +57,8 @@ class AguiCall:
     body: Any = None
     #: how the request arrived: ``"multi"`` (a path) or ``"single"`` (the envelope)
     via: str = "multi"
+    #: the query parameters (of the URL, or of a ``resource/request`` envelope's ``path``)
+    query: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def request(self) -> Request:
@@ -76,8 +81,8 @@ def info(runtime: Runtime) -> dict[str, Any]:
         "agents": agents,
         "audioFileTranscriptionEnabled": transcriber(runtime) is not None,
         "mode": "sse",
-        "threadEndpoints": {"list": False, "inspect": False, "mutations": False,
-                            "realtimeMetadata": False},
+        "threadEndpoints": thread_endpoints(runtime),
+        "singleRoute": {"resourceOperations": True, "threadEndpoints": thread_endpoints(runtime)},
         # /suggest exists for every agent; the client uses it only when told so, and a
         # stateless suggestion run makes sense for agents that are a model with tools.
         "suggestions": any(a.capabilities.get("suggestions") for a in runtime.engine.agent_infos()),
@@ -93,6 +98,14 @@ def transcriber(runtime: Runtime) -> Any:
         if getattr(provider, "can_transcribe", False):
             return provider
     return None
+def thread_endpoints(runtime: Runtime) -> dict[str, bool]:
+    """``/info.threadEndpoints``: all offered when the store keeps thread owners."""
+    on = bool(runtime.engine.keeps_owners)
+    return {"list": on, "inspect": on, "mutations": on, "realtimeMetadata": False}
+
+
+def thread_not_found(thread_id: str) -> JSONResponse:
+    return errors.error_response("Thread not found", f"Thread '{thread_id}' was not found", 404)
 
 
 def resolve_agent(runtime: Runtime, agent_id: str) -> str | None:
@@ -147,10 +160,13 @@ async def run_endpoint(call: AguiCall) -> Response:
     if isinstance(run_input, JSONResponse):
         return run_input
     props = run_input.forwarded_props
+    server = runtime.settings.server
     request = RunRequest(agent=agent, input=run_input, protocol="agui",
                          principal=call.context.principal,
-                         headers=dict(call.context.headers),
-                         properties=dict(props) if isinstance(props, dict) else {})
+                         properties=dict(props) if isinstance(props, dict) else {},
+                         headers=forwarded_headers(call.request.headers.items(),
+                                                   server.forward_headers,
+                                                   server.provider_headers))
     try:
         run = await runtime.engine.start(request, detached=True)
     except AgentNotFoundError:
@@ -161,6 +177,8 @@ async def run_endpoint(call: AguiCall) -> Response:
         return errors.thread_busy(exc.message)
     except ServerShuttingDownError as exc:
         return errors.error_response("Server shutting down", exc.message, 503)
+    except ThreadNotFoundError as exc:
+        return thread_not_found(exc.thread_id)
     except GuardrailBlockedError as exc:
         frame = error_frame(exc.message, exc.code)
 
@@ -297,7 +315,9 @@ async def connect_endpoint(call: AguiCall) -> Response:
         return run_input
     try:
         replay = await runtime.engine.connect(run_input.thread_id, idle_timeout=KEEPALIVE_SECONDS,
-                                              agent=agent)
+                                              agent=agent, owner=owner_of(call.context.principal))
+    except ThreadNotFoundError as exc:
+        return thread_not_found(exc.thread_id)
     except StoreError as exc:
         return errors.server_error("Failed to connect", exc.message)
 
@@ -323,7 +343,10 @@ async def stop_endpoint(call: AguiCall) -> Response:
             return errors.error_response("Invalid runId")
     active = runtime.engine.active_run(thread_id)
     try:
-        stopped = await runtime.engine.stop(thread_id, run_id)
+        stopped = await runtime.engine.stop(thread_id, run_id,
+                                            owner=owner_of(call.context.principal))
+    except ThreadNotFoundError:
+        return thread_not_found(thread_id)
     except StoreError as exc:
         return errors.server_error("Failed to stop agent", exc.message)
     if stopped:

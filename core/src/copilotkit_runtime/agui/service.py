@@ -16,13 +16,15 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ..headers import is_simple_cross_site_post
 from ..middleware import RequestContext
-from ..pipeline import BadRequest
-from . import endpoints, errors
+from ..pipeline import BadRequest, parse_json
+from . import endpoints, errors, threads
 from .endpoints import AguiCall
 
 if TYPE_CHECKING:
@@ -54,10 +56,24 @@ class Route:
     path: str
     handler: Callable[[AguiCall], Awaitable[Response]]
     body: BodyKind = "json"
+    #: reached in single-route mode through ``resource/request`` (by path and HTTP method)
+    resource: bool = False
 
     @property
     def params(self) -> tuple[str, ...]:
         return tuple(_PARAM.findall(self.path))
+
+    def match(self, http_method: str, path: str) -> dict[str, str] | None:
+        """The path parameters if ``http_method path`` is this route, else ``None``."""
+        if http_method.upper() != self.http_method:
+            return None
+        pieces = _PARAM.split(self.path)  # literal, name, literal, name, ..., literal
+        pattern = "".join(re.escape(piece) if i % 2 == 0 else f"(?P<{piece}>[^/]+)"
+                          for i, piece in enumerate(pieces))
+        found = re.fullmatch(pattern + "/?", path)
+        if found is None:
+            return None
+        return {name: unquote(value) for name, value in found.groupdict().items()}
 
 
 ROUTES: tuple[Route, ...] = (
@@ -68,7 +84,31 @@ ROUTES: tuple[Route, ...] = (
           body="optional"),
     Route("agent/suggest", "POST", "/agent/{agentId}/suggest", endpoints.suggest_endpoint),
     Route("transcribe", "POST", "/transcribe", endpoints.transcribe_endpoint, body="raw"),
+    Route("threads/list", "GET", "/threads", threads.list_endpoint, body="none", resource=True),
+    Route("threads/clear", "POST", "/threads/clear", threads.clear_endpoint, body="optional",
+          resource=True),
+    Route("threads/get", "GET", "/threads/{threadId}", threads.get_endpoint, body="none",
+          resource=True),
+    Route("threads/update", "PATCH", "/threads/{threadId}", threads.patch_endpoint,
+          body="optional", resource=True),
+    Route("threads/delete", "DELETE", "/threads/{threadId}", threads.delete_endpoint,
+          body="optional", resource=True),
+    Route("threads/archive", "POST", "/threads/{threadId}/archive", threads.archive_endpoint,
+          body="optional", resource=True),
+    Route("threads/messages", "GET", "/threads/{threadId}/messages",
+          threads.messages_endpoint, body="none", resource=True),
+    Route("threads/events", "GET", "/threads/{threadId}/events", threads.events_endpoint,
+          body="none", resource=True),
+    Route("threads/state", "GET", "/threads/{threadId}/state", threads.state_endpoint,
+          body="none", resource=True),
 )
+
+CROSS_SITE_MESSAGE = (
+    "This request could come from a page on any site without the browser asking first (a "
+    "form, or a no-cors fetch): send it with Content-Type: application/json.")
+
+#: the single-route method that reaches the ``resource`` routes by path and HTTP method
+RESOURCE_METHOD = "resource/request"
 
 
 class AguiService:
@@ -98,12 +138,22 @@ class AguiService:
             body = None
             if route.body in ("json", "optional"):
                 try:
-                    body = await self.pipeline.read_json(request, optional=True)
+                    raw = await self.pipeline.read_body(request)
+                    # A body a page on another site could have sent without a preflight is
+                    # refused; so is any thread mutation that could (even without a body).
+                    if ((raw.strip() or route.resource) and route.http_method != "GET"
+                            and is_simple_cross_site_post(request.headers)):
+                        return errors.error_response("Unsupported media type",
+                                                     CROSS_SITE_MESSAGE, 415)
+                    body = parse_json(raw) if raw.strip() else None
                 except BadRequest as exc:
                     return errors.AGUI_ERRORS.bad_request(exc.message, exc.status, exc.code)
 
+            query = dict(request.query_params)
+
             async def handle(context: RequestContext) -> Response:
-                return await route.handler(AguiCall(self.runtime, context, params, body))
+                return await route.handler(AguiCall(self.runtime, context, params, body,
+                                                    query=query))
 
             return await self.pipeline.run(context, handle, errors.AGUI_ERRORS)
 
@@ -125,8 +175,10 @@ class AguiService:
         method = envelope.get("method")
         if not isinstance(method, str) or not method:
             return errors.envelope_error("Missing method field")
+        if method == RESOURCE_METHOD:
+            return await self._resource(context, envelope)
         route = self.by_method.get(method)
-        if route is None:
+        if route is None or route.resource:
             return errors.envelope_error(f"Unsupported method '{method}'")
         raw = envelope.get("params")
         given: dict[str, Any] = raw if isinstance(raw, dict) else {}
@@ -140,3 +192,26 @@ class AguiService:
             return errors.envelope_error("Missing request body for JSON handler")
         body = envelope.get("body") if route.body != "none" else None
         return await route.handler(AguiCall(self.runtime, context, params, body, via="single"))
+
+    async def _resource(self, context: RequestContext, envelope: dict[str, Any]) -> Response:
+        """``resource/request``: ``params.path`` (runtime-relative, with its query string) and
+        ``params.httpMethod`` pick a ``resource`` route; ``body`` is its JSON body."""
+        raw = envelope.get("params")
+        given: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        path, http_method = given.get("path"), given.get("httpMethod", "GET")
+        if not isinstance(path, str) or not path.startswith("/"):
+            return errors.envelope_error("Missing or invalid parameter 'path'")
+        if not isinstance(http_method, str) or not http_method:
+            return errors.envelope_error("Missing or invalid parameter 'httpMethod'")
+        parts = urlsplit(path)
+        for route in self.routes:
+            if not route.resource:
+                continue
+            params = route.match(http_method, parts.path)
+            if params is not None:
+                body = envelope.get("body") if route.body != "none" else None
+                return await route.handler(AguiCall(self.runtime, context, params, body,
+                                                    via="single",
+                                                    query=dict(parse_qsl(parts.query))))
+        return errors.error_response("Not found", f"No resource {http_method.upper()} "
+                                     f"{parts.path}", 404)

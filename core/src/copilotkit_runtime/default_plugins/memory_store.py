@@ -14,7 +14,10 @@ from copilotkit_runtime.stores import (
     RunLease,
     StateStore,
     StoredEvent,
+    ThreadInfo,
+    ThreadPage,
     ThreadRecord,
+    page_of,
 )
 
 SWEEP_EVERY = 1000  # writes with a TTL between sweeps for expired threads
@@ -51,6 +54,7 @@ class MemoryStore(StateStore):
         super().__init__(options)
         self._threads: dict[tuple[str, str], tuple[ThreadRecord, float | None]] = {}
         self._events: dict[str, list[StoredEvent]] = {}
+        self._infos: dict[str, ThreadInfo] = {}
         self._locks: dict[str, tuple[str, float]] = {}
         self._signals = LocalStopSignals()
         self._lock = asyncio.Lock()
@@ -101,6 +105,42 @@ class MemoryStore(StateStore):
         for key in [k for k in self._threads if k[0] == thread_id]:
             del self._threads[key]
         self._events.pop(thread_id, None)
+        self._infos.pop(thread_id, None)
+
+    # -- thread info ---------------------------------------------------------------------------
+
+    async def claim_thread(self, info: ThreadInfo) -> ThreadInfo:
+        existing = self._infos.get(info.thread_id)
+        if existing is not None:
+            return existing
+        now = time.time()
+        stored = info.evolve(created_at=info.created_at or now, updated_at=info.updated_at or now)
+        self._infos[info.thread_id] = stored
+        return stored
+
+    async def get_thread_info(self, thread_id: str) -> ThreadInfo | None:
+        return self._infos.get(thread_id)
+
+    async def update_thread_info(self, thread_id: str, *, name: str | None = None,
+                                 archived: bool | None = None,
+                                 updated_at: float | None = None) -> ThreadInfo | None:
+        info = self._infos.get(thread_id)
+        if info is None:
+            return None
+        changes: dict[str, Any] = {k: v for k, v in
+                                   (("name", name), ("archived", archived),
+                                    ("updated_at", updated_at)) if v is not None}
+        info = info.evolve(**changes)
+        self._infos[thread_id] = info
+        return info
+
+    async def list_threads(self, owner: str, *, agent: str | None = None, limit: int = 50,
+                           cursor: str | None = None,
+                           include_archived: bool = False) -> ThreadPage:
+        infos = [i for i in self._infos.values()
+                 if i.owner == owner and (agent is None or i.agent == agent)
+                 and (include_archived or not i.archived)]
+        return page_of(infos, limit=limit, cursor=cursor)
 
     async def append_events(self, thread_id: str, run_id: str,
                             events: Sequence[dict[str, Any]], *, agent: str | None = None) -> None:

@@ -44,7 +44,11 @@ from copilotkit_runtime.stores import (
     StateStore,
     StoredEvent,
     StoreOptions,
+    ThreadInfo,
+    ThreadPage,
     ThreadRecord,
+    decode_cursor,
+    encode_cursor,
 )
 
 T = TypeVar("T")
@@ -78,6 +82,75 @@ CREATE TABLE IF NOT EXISTS run_locks (
     owner TEXT
 );
 """
+
+#: ``PRAGMA user_version`` of a database this code wrote (0: the first release, unversioned).
+SCHEMA_VERSION = 1
+
+# Version 1: who owns each thread, its name and dates (thread lists per user).
+MIGRATION_1 = """
+CREATE TABLE IF NOT EXISTS thread_info (
+    thread_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    name TEXT,
+    archived INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS thread_info_by_owner
+    ON thread_info (owner, created_at DESC, thread_id DESC);
+"""
+
+INFO_COLUMNS = "thread_id, owner, agent, name, archived, created_at, updated_at"
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database written by any earlier release up to :data:`SCHEMA_VERSION`, in one
+    transaction (a crash half-way leaves the old version, migrated again next time)."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"The SQLite store was written by a newer copilotkit-runtime (schema "
+                         f"version {version}, this one knows {SCHEMA_VERSION}): upgrade.")
+    if version == SCHEMA_VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if version < 1:
+            for statement in MIGRATION_1.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            _backfill_info(db)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _backfill_info(db: sqlite3.Connection) -> None:
+    """Threads written before thread info existed belong to the anonymous owner (the only one
+    there was), named after their first user message, dated by their records."""
+    from copilotkit_runtime.threads import ANONYMOUS_OWNER, thread_name
+
+    rows = db.execute(
+        "SELECT thread_id, agent, messages, updated_at FROM threads "
+        "WHERE thread_id NOT IN (SELECT thread_id FROM thread_info) "
+        "ORDER BY thread_id, updated_at").fetchall()
+    first: dict[str, list[Any]] = {}
+    for thread_id, agent, messages, updated_at in rows:
+        entry = first.setdefault(thread_id, [agent, None, updated_at, updated_at])
+        if entry[1] is None:
+            with contextlib.suppress(ValueError):
+                entry[1] = thread_name(json.loads(messages))
+        entry[3] = max(entry[3], updated_at)
+    db.executemany(
+        f"INSERT INTO thread_info ({INFO_COLUMNS}) VALUES (?,?,?,?,0,?,?)",
+        [(tid, ANONYMOUS_OWNER, agent, name, created, updated)
+         for tid, (agent, name, created, updated) in first.items()])
+
+
+def _info(row: Any) -> ThreadInfo:
+    return ThreadInfo(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
 
 
 def _add_lock_owner(db: sqlite3.Connection) -> None:
@@ -239,12 +312,17 @@ class SQLiteStore(StateStore[SQLiteOptions]):
             db.execute("PRAGMA synchronous = NORMAL")
             db.executescript(SCHEMA)
             _add_lock_owner(db)
+            _migrate(db)
             return db
 
         try:
             self._db = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
             self._instances = _Instances(self.path)
             self._instances.hold()
+        except StoreError:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
         except (sqlite3.Error, OSError) as exc:
             self._executor.shutdown(wait=False)
             self._executor = None
@@ -345,8 +423,62 @@ class SQLiteStore(StateStore[SQLiteOptions]):
             db.execute("BEGIN IMMEDIATE")
             db.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,))
             db.execute("DELETE FROM events WHERE thread_id = ?", (thread_id,))
+            db.execute("DELETE FROM thread_info WHERE thread_id = ?", (thread_id,))
             db.execute("COMMIT")
         await self._run(delete)
+
+    # -- thread info -------------------------------------------------------------------------
+
+    async def claim_thread(self, info: ThreadInfo) -> ThreadInfo:
+        def claim(db: sqlite3.Connection) -> ThreadInfo:
+            now = time.time()
+            db.execute(
+                f"INSERT INTO thread_info ({INFO_COLUMNS}) VALUES (?,?,?,?,?,?,?) "
+                "ON CONFLICT (thread_id) DO NOTHING",
+                (info.thread_id, info.owner, info.agent, info.name, int(info.archived),
+                 info.created_at or now, info.updated_at or now))
+            return _info(db.execute(f"SELECT {INFO_COLUMNS} FROM thread_info WHERE thread_id = ?",
+                                    (info.thread_id,)).fetchone())
+        return await self._run(claim)
+
+    async def get_thread_info(self, thread_id: str) -> ThreadInfo | None:
+        row = await self._run(lambda db: db.execute(
+            f"SELECT {INFO_COLUMNS} FROM thread_info WHERE thread_id = ?", (thread_id,)).fetchone())
+        return None if row is None else _info(row)
+
+    async def update_thread_info(self, thread_id: str, *, name: str | None = None,
+                                 archived: bool | None = None,
+                                 updated_at: float | None = None) -> ThreadInfo | None:
+        def update(db: sqlite3.Connection) -> Any:
+            db.execute(
+                "UPDATE thread_info SET name = COALESCE(?, name), "
+                "archived = COALESCE(?, archived), updated_at = COALESCE(?, updated_at) "
+                "WHERE thread_id = ?",
+                (name, None if archived is None else int(archived), updated_at, thread_id))
+            return db.execute(f"SELECT {INFO_COLUMNS} FROM thread_info WHERE thread_id = ?",
+                              (thread_id,)).fetchone()
+        row = await self._run(update)
+        return None if row is None else _info(row)
+
+    async def list_threads(self, owner: str, *, agent: str | None = None, limit: int = 50,
+                           cursor: str | None = None,
+                           include_archived: bool = False) -> ThreadPage:
+        after = decode_cursor(cursor) if cursor is not None else None
+        limit = max(1, int(limit))
+        where, args = ["owner = ?"], [owner]
+        if agent is not None:
+            where.append("agent = ?")
+            args.append(agent)
+        if not include_archived:
+            where.append("archived = 0")
+        if after is not None:
+            where.append("(created_at < ? OR (created_at = ? AND thread_id < ?))")
+            args += [after[0], after[0], after[1]]  # type: ignore[list-item]
+        sql = (f"SELECT {INFO_COLUMNS} FROM thread_info WHERE {' AND '.join(where)} "
+               "ORDER BY created_at DESC, thread_id DESC LIMIT ?")
+        rows = await self._run(lambda db: db.execute(sql, (*args, limit + 1)).fetchall())
+        infos = [_info(row) for row in rows[:limit]]
+        return ThreadPage(infos, encode_cursor(infos[-1]) if len(rows) > limit else None)
 
     # -- history -----------------------------------------------------------------------------
 

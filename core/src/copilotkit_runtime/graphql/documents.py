@@ -28,6 +28,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     InlineFragmentNode,
+    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
@@ -212,13 +213,16 @@ def _cost(query: str) -> int:
 class DocumentCache:
     """Parse + validate once per distinct query text (LRU)."""
 
-    def __init__(self, schema: GraphQLSchema, limits: LimitSettings, size: int = CACHE_SIZE) -> None:
+    def __init__(self, schema: GraphQLSchema, limits: LimitSettings, size: int = CACHE_SIZE, *,
+                 introspection: bool = True) -> None:
         self.schema = schema
         self.limits = limits
         self.size = size
         self.max_bytes = limits.document_cache_bytes
         self.rules = [*specified_rules, _max_depth_rule(limits.max_query_depth),
                       _max_aliases_rule(limits.max_aliases)]
+        if not introspection:  # [server] introspection
+            self.rules.append(NoSchemaIntrospectionCustomRule)
         self._entries: OrderedDict[str, PreparedDocument] = OrderedDict()
         self.bytes = 0  # cost of the cached entries
 

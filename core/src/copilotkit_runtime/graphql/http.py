@@ -42,6 +42,7 @@ from ..errors import (
     InvalidRequestError,
     TooManyMessagesError,
 )
+from ..headers import forwarded_headers
 from ..middleware import RequestContext
 from .convert import action_names
 from .documents import DocumentCache, PreparedDocument
@@ -74,7 +75,8 @@ class GraphQLService:
         self.runtime = runtime
         self.schema = get_schema()
         self.limits = runtime.settings.limits
-        self.documents = DocumentCache(self.schema, self.limits)
+        self.documents = DocumentCache(self.schema, self.limits,
+                                       introspection=runtime.settings.introspection_enabled())
         mutation = self.schema.mutation_type
         assert mutation is not None
         self.mutation_type: GraphQLObjectType = mutation
@@ -226,6 +228,9 @@ class GenerateAnswer:
                                            "extensions": error_extensions("INVALID_REQUEST")}],
                                "data": None})
         thread_id = run_request.thread_id
+        server = runtime.settings.server
+        run_request.headers = forwarded_headers(self.context.request.headers.items(),
+                                                server.forward_headers, server.provider_headers)
         try:
             run = await runtime.engine.start(run_request)
         except AgentNotFoundError as exc:

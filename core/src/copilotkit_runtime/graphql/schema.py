@@ -27,6 +27,7 @@ from graphql.language import (
 )
 
 from ..errors import AgentNotFoundError
+from ..threads import owner_of
 from .convert import snapshot_messages_to_json
 from .errors import agent_not_found_error
 
@@ -125,7 +126,10 @@ def _available_agents(_root: Any, info: Any) -> dict[str, Any]:
 async def _load_agent_state(_root: Any, info: Any, data: dict[str, Any]) -> dict[str, Any]:
     runtime = info.context["runtime"]
     try:
-        snapshot = await runtime.engine.load_thread(data["agentName"], data["threadId"])
+        # Another user's thread reads as one that does not exist (its id is not confirmed).
+        request_context = info.context.get("request")
+        owner = owner_of(getattr(request_context, "principal", None))
+        snapshot = await runtime.engine.load_thread(data["agentName"], data["threadId"], owner)
     except AgentNotFoundError as exc:
         raise agent_not_found_error(exc) from None
     if not snapshot.exists:

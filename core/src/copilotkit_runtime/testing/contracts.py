@@ -15,7 +15,14 @@ from ag_ui.core import BaseEvent, EventType
 
 from ..errors import VersionConflictError
 from ..providers import AgentProvider, RunRequest
-from ..stores import LiveBatch, StateStore, ThreadRecord, update_thread
+from ..stores import (
+    InvalidCursorError,
+    LiveBatch,
+    StateStore,
+    ThreadInfo,
+    ThreadRecord,
+    update_thread,
+)
 from ..stream import StreamValidator
 from .runtime import run_request
 
@@ -226,6 +233,125 @@ class StoreContract:
 
     async def test_ping(self, store: StateStore) -> None:
         await store.ping()
+
+    # -- thread info: owners and listing -------------------------------------------------------
+
+    async def _all_pages(self, store: StateStore, owner: str, limit: int,
+                         **kwargs: object) -> list[list[ThreadInfo]]:
+        pages, cursor = [], None
+        while True:
+            page = await store.list_threads(owner, limit=limit, cursor=cursor, **kwargs)  # type: ignore[arg-type]
+            pages.append(page.threads)
+            if page.next_cursor is None:
+                return pages
+            assert len(pages) < 1000, "the listing never ends"
+            cursor = page.next_cursor
+
+    async def test_unknown_thread_has_no_info(self, store: StateStore) -> None:
+        assert await store.get_thread_info(_tid()) is None
+
+    async def test_the_first_claim_owns_the_thread(self, store: StateStore) -> None:
+        tid = _tid()
+        first = await store.claim_thread(ThreadInfo(tid, "alice", "agent", name="Hello ü"))
+        assert (first.owner, first.agent, first.name, first.archived) == ("alice", "agent",
+                                                                          "Hello ü", False)
+        assert first.created_at > 0 and first.updated_at >= first.created_at
+        second = await store.claim_thread(ThreadInfo(tid, "bob", "other", name="Mine"))
+        assert second == first
+        assert await store.get_thread_info(tid) == first
+
+    async def test_concurrent_claims_have_one_winner(self, store: StateStore) -> None:
+        tid = _tid()
+        claims = await asyncio.gather(*(store.claim_thread(ThreadInfo(tid, f"user-{i}", "agent"))
+                                        for i in range(8)))
+        assert len({c.owner for c in claims}) == 1
+        stored = await store.get_thread_info(tid)
+        assert stored is not None and stored.owner == claims[0].owner
+
+    async def test_update_thread_info_changes_only_what_is_given(self, store: StateStore) -> None:
+        tid = _tid()
+        claimed = await store.claim_thread(ThreadInfo(tid, "alice", "agent", name="First"))
+        renamed = await store.update_thread_info(tid, name="Renamed")
+        assert renamed is not None
+        assert (renamed.name, renamed.archived, renamed.owner, renamed.created_at) == (
+            "Renamed", False, "alice", claimed.created_at)
+        archived = await store.update_thread_info(tid, archived=True, updated_at=claimed.created_at + 5)
+        assert archived is not None
+        assert (archived.name, archived.archived, archived.updated_at) == (
+            "Renamed", True, claimed.created_at + 5)
+        assert await store.get_thread_info(tid) == archived
+        assert await store.update_thread_info(_tid(), name="x") is None
+
+    async def test_listing_shows_only_the_owners_threads_newest_first(self, store: StateStore) -> None:
+        alice, bob = f"alice-{uuid.uuid4().hex}", f"bob-{uuid.uuid4().hex}"
+        mine = [await store.claim_thread(ThreadInfo(_tid(), alice, "agent", created_at=100.0 + i))
+                for i in range(3)]
+        await store.claim_thread(ThreadInfo(_tid(), bob, "agent", created_at=200.0))
+        page = await store.list_threads(alice)
+        assert [i.thread_id for i in page.threads] == [i.thread_id for i in reversed(mine)]
+        assert page.next_cursor is None
+        assert [i.owner for i in (await store.list_threads(bob)).threads] == [bob]
+        assert (await store.list_threads(f"nobody-{uuid.uuid4().hex}")).threads == []
+
+    async def test_listing_per_agent(self, store: StateStore) -> None:
+        owner = f"owner-{uuid.uuid4().hex}"
+        a = await store.claim_thread(ThreadInfo(_tid(), owner, "a"))
+        b = await store.claim_thread(ThreadInfo(_tid(), owner, "b"))
+        assert [i.thread_id for i in (await store.list_threads(owner, agent="a")).threads] == [a.thread_id]
+        assert [i.thread_id for i in (await store.list_threads(owner, agent="b")).threads] == [b.thread_id]
+        assert len((await store.list_threads(owner)).threads) == 2
+
+    async def test_pagination_over_250_threads_sees_each_once_in_order(self, store: StateStore) -> None:
+        owner = f"owner-{uuid.uuid4().hex}"
+        # Groups of threads created in the same instant: the cursor must break ties.
+        for i in range(250):
+            await store.claim_thread(ThreadInfo(_tid(), owner, "agent", created_at=1000.0 + i // 4))
+        pages = await self._all_pages(store, owner, 7)
+        assert [len(p) for p in pages[:-1]] == [7] * (len(pages) - 1) and 1 <= len(pages[-1]) <= 7
+        listed = [info for page in pages for info in page]
+        assert len(listed) == 250 and len({i.thread_id for i in listed}) == 250
+        keys = [(i.created_at, i.thread_id) for i in listed]
+        assert keys == sorted(keys, reverse=True)
+
+    async def test_pagination_is_stable_while_threads_are_added(self, store: StateStore) -> None:
+        owner = f"owner-{uuid.uuid4().hex}"
+        old = [await store.claim_thread(ThreadInfo(_tid(), owner, "agent", created_at=10.0 + i))
+               for i in range(10)]
+        first = await store.list_threads(owner, limit=5)
+        await store.claim_thread(ThreadInfo(_tid(), owner, "agent", created_at=99.0))
+        await store.update_thread_info(old[0].thread_id, updated_at=500.0)
+        rest = await store.list_threads(owner, limit=5, cursor=first.next_cursor)
+        seen = [i.thread_id for i in first.threads + rest.threads]
+        assert seen == [i.thread_id for i in reversed(old)]
+
+    async def test_archived_threads_are_listed_only_when_asked(self, store: StateStore) -> None:
+        owner = f"owner-{uuid.uuid4().hex}"
+        kept = await store.claim_thread(ThreadInfo(_tid(), owner, "agent", created_at=1.0))
+        gone = await store.claim_thread(ThreadInfo(_tid(), owner, "agent", created_at=2.0))
+        await store.update_thread_info(gone.thread_id, archived=True)
+        assert [i.thread_id for i in (await store.list_threads(owner)).threads] == [kept.thread_id]
+        both = await store.list_threads(owner, include_archived=True)
+        assert [i.thread_id for i in both.threads] == [gone.thread_id, kept.thread_id]
+
+    async def test_a_cursor_the_store_did_not_give_is_refused(self, store: StateStore) -> None:
+        with pytest.raises(InvalidCursorError):
+            await store.list_threads("owner", cursor="not a cursor")
+
+    async def test_deleting_a_thread_removes_everything(self, store: StateStore) -> None:
+        owner, tid = f"owner-{uuid.uuid4().hex}", _tid()
+        await store.claim_thread(ThreadInfo(tid, owner, "a"))
+        await store.save_thread(ThreadRecord(tid, "a", state={"x": 1},
+                                             messages=[{"id": "m", "role": "user", "content": "hi"}]))
+        await store.save_thread(ThreadRecord(tid, "b", state={"y": 2}))
+        await store.append_events(tid, "r1", [_ev(1), _ev(2)])
+        await store.delete_thread(tid)
+        assert await store.get_thread_info(tid) is None
+        assert await store.get_thread(tid, "a") is None and await store.get_thread(tid, "b") is None
+        assert await store.get_events(tid) == []
+        assert (await store.list_threads(owner, include_archived=True)).threads == []
+        # The id is free again: a new claim makes a new thread.
+        again = await store.claim_thread(ThreadInfo(tid, "someone-else", "a"))
+        assert again.owner == "someone-else"
 
     # -- live relay (optional) -----------------------------------------------------------------
 

@@ -7,6 +7,8 @@ Tables (``<schema>.<prefix>…``):
   updated_at (epoch seconds), expires_at, owner (reserved for per-owner listing);
 * ``event_seq`` thread_id → last_seq, and ``events`` (thread_id, seq) → run_id, event;
 * ``locks`` thread_id → run_id, expires_at, stop_requested;
+* ``thread_info`` thread_id → owner, agent, name, archived, created_at, updated_at (epoch
+  seconds);
 * ``live`` thread_id → run_id, next_n, final, updated_at and ``live_batches``
   (thread_id, run_id, n) → events, final.
 """
@@ -53,10 +55,23 @@ def _steps(schema: str, prefix: str) -> list[list[str]]:
             " events json NOT NULL, final boolean NOT NULL,"
             " PRIMARY KEY (thread_id, run_id, n))",
         ],
+        # 2: who owns each thread, its name and dates (thread lists per user); threads written
+        # before belong to the anonymous owner ('': the only one there was)
+        [
+            f"CREATE TABLE IF NOT EXISTS {t('thread_info')} ("
+            " thread_id text PRIMARY KEY, owner text NOT NULL, agent text NOT NULL,"
+            " name text, archived boolean NOT NULL DEFAULT false,"
+            " created_at double precision NOT NULL, updated_at double precision NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {ix('thread_info_by_owner')} ON {t('thread_info')}"
+            " (owner, created_at DESC, thread_id DESC)",
+            f"INSERT INTO {t('thread_info')} (thread_id, owner, agent, created_at, updated_at)"
+            f" SELECT thread_id, '', min(agent), min(updated_at), max(updated_at)"
+            f" FROM {t('threads')} GROUP BY thread_id ON CONFLICT (thread_id) DO NOTHING",
+        ],
     ]
 
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 async def migrate(conn: psycopg.AsyncConnection[Any], schema: str, prefix: str) -> int:

@@ -45,7 +45,11 @@ from copilotkit_runtime.stores import (
     RunLease,
     StateStore,
     StoredEvent,
+    ThreadInfo,
+    ThreadPage,
     ThreadRecord,
+    decode_cursor,
+    encode_cursor,
 )
 
 from .options import PostgresOptions, redact_url, url_password
@@ -59,6 +63,12 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _info(row: Any) -> ThreadInfo:
+    thread_id, owner, agent, name, archived, created_at, updated_at = row
+    return ThreadInfo(thread_id, owner, agent, name, bool(archived), float(created_at),
+                      float(updated_at))
 
 
 def _json(value: Any) -> Json:
@@ -171,6 +181,8 @@ class PostgresStore(StateStore):
     def _statements(self) -> dict[str, str]:
         threads, events, seqs = self._t("threads"), self._t("events"), self._t("event_seq")
         locks, live, batches = self._t("locks"), self._t("live"), self._t("live_batches")
+        info = self._t("thread_info")
+        info_cols = "thread_id, owner, agent, name, archived, created_at, updated_at"
         alive = "(expires_at IS NULL OR expires_at > clock_timestamp())"
         cols = "thread_id, agent, state, messages, version, run_id, node_name, updated_at, expires_at"
         vals = ("%(t)s, %(a)s, %(state)s, %(messages)s, 1, %(run)s, %(node)s, %(now)s, "
@@ -206,6 +218,19 @@ class PostgresStore(StateStore):
             "delete_seq": f"DELETE FROM {seqs} WHERE thread_id = %s",
             "delete_live": f"DELETE FROM {live} WHERE thread_id = %s",
             "delete_batches": f"DELETE FROM {batches} WHERE thread_id = %s",
+            "delete_info": f"DELETE FROM {info} WHERE thread_id = %s",
+            "claim": f"INSERT INTO {info} ({info_cols}) VALUES (%s, %s, %s, %s, false, %s, %s) "
+                     "ON CONFLICT (thread_id) DO NOTHING",
+            "info": f"SELECT {info_cols} FROM {info} WHERE thread_id = %s",
+            "update_info": f"UPDATE {info} SET name = COALESCE(%s, name), "
+                           "archived = COALESCE(%s, archived), "
+                           "updated_at = COALESCE(%s, updated_at) WHERE thread_id = %s "
+                           f"RETURNING {info_cols}",
+            "list": f"SELECT {info_cols} FROM {info} WHERE owner = %(o)s AND "
+                    "(%(a)s::text IS NULL OR agent = %(a)s) AND (%(x)s OR NOT archived) AND "
+                    "(%(c)s::float8 IS NULL OR created_at < %(c)s OR (created_at = %(c)s AND "
+                    'thread_id COLLATE "C" < %(t)s)) '
+                    'ORDER BY created_at DESC, thread_id COLLATE "C" DESC LIMIT %(n)s',
             "take_seq": f"INSERT INTO {seqs} (thread_id, last_seq) VALUES (%s, %s) ON CONFLICT "
                         f"(thread_id) DO UPDATE SET last_seq = {seqs}.last_seq + EXCLUDED.last_seq"
                         " RETURNING last_seq",
@@ -438,10 +463,56 @@ class PostgresStore(StateStore):
         try:
             async with pool.connection() as conn, conn.transaction():
                 for name in ("delete_records", "delete_events", "delete_seq", "delete_live",
-                             "delete_batches"):
+                             "delete_batches", "delete_info"):
                     await conn.execute(self._sql[name], (thread_id,))
         except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
             raise self._error(what, exc) from exc
+
+    # -- thread info -------------------------------------------------------------------------
+
+    async def claim_thread(self, info: ThreadInfo) -> ThreadInfo:
+        what = f"claim thread '{info.thread_id}'"
+        now = time.time()
+        pool = await self._ready(what)
+        try:
+            async with pool.connection() as conn:
+                # Two statements: the second sees a row a concurrent claim committed while the
+                # first waited on it (one statement's snapshot would not).
+                await conn.execute(self._sql["claim"], (
+                    info.thread_id, info.owner, info.agent, info.name,
+                    info.created_at or now, info.updated_at or now))
+                await conn.commit()
+                cur = await conn.execute(self._sql["info"], (info.thread_id,))
+                row = await cur.fetchone()
+        except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
+            raise self._error(what, exc) from exc
+        if row is None:  # deleted between the two statements
+            raise StoreError(f"Thread '{info.thread_id}' was deleted while it was claimed.")
+        return _info(row)
+
+    async def get_thread_info(self, thread_id: str) -> ThreadInfo | None:
+        row = await self._fetchone(self._sql["info"], (thread_id,), retry=True,
+                                   what=f"read thread '{thread_id}'")
+        return None if row is None else _info(row)
+
+    async def update_thread_info(self, thread_id: str, *, name: str | None = None,
+                                 archived: bool | None = None,
+                                 updated_at: float | None = None) -> ThreadInfo | None:
+        row = await self._fetchone(self._sql["update_info"],
+                                   (name, archived, updated_at, thread_id),
+                                   what=f"update thread '{thread_id}'")
+        return None if row is None else _info(row)
+
+    async def list_threads(self, owner: str, *, agent: str | None = None, limit: int = 50,
+                           cursor: str | None = None,
+                           include_archived: bool = False) -> ThreadPage:
+        after = decode_cursor(cursor) if cursor is not None else (None, None)
+        limit = max(1, int(limit))
+        rows = await self._fetch(self._sql["list"], {
+            "o": owner, "a": agent, "x": include_archived, "c": after[0], "t": after[1],
+            "n": limit + 1}, retry=True, what=f"list the threads of '{owner}'")
+        infos = [_info(row) for row in rows[:limit]]
+        return ThreadPage(infos, encode_cursor(infos[-1]) if len(rows) > limit else None)
 
     # -- history -------------------------------------------------------------------------------
 
