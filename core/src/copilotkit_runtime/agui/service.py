@@ -139,15 +139,15 @@ class AguiService:
             if route.body in ("json", "optional"):
                 try:
                     raw = await self.pipeline.read_body(request)
-                    # A body a page on another site could have sent without a preflight is
-                    # refused; so is any thread mutation that could (even without a body).
-                    if ((raw.strip() or route.resource) and route.http_method != "GET"
-                            and is_simple_cross_site_post(request.headers)):
-                        return errors.error_response("Unsupported media type",
-                                                     CROSS_SITE_MESSAGE, 415)
                     body = parse_json(raw) if raw.strip() else None
                 except BadRequest as exc:
                     return errors.AGUI_ERRORS.bad_request(exc.message, exc.status, exc.code)
+                # A body a page on another site could have sent without a preflight is
+                # refused; so is any thread mutation that could (even without a body).
+                if ((raw.strip() or route.resource) and route.http_method != "GET"
+                        and is_simple_cross_site_post(request.headers)):
+                    return errors.error_response("Unsupported media type", CROSS_SITE_MESSAGE,
+                                                 415)
 
             query = dict(request.query_params)
 
