@@ -56,8 +56,12 @@ def test_agui_run_sees_the_token_the_principal_and_the_properties(served) -> Non
     digest = chat.run(forwarded_props={"tenant": "acme"})
     assert digest.error is None
     assert digest.messages[-1][1] == "token=Bearer t0ken user=ada tenant=acme"
-    # A second turn on the same (SQLite) thread: the identity is per run, not stored.
-    anonymous = Conversation(chat.url, thread_id=chat.thread_id, messages=chat.messages)
+    # The identity is per run, not stored: ada's second turn keeps hers, and an anonymous
+    # run (on a thread of its own: ada's thread is hers alone) sees none.
+    again = Conversation(chat.url, thread_id=chat.thread_id, messages=chat.messages,
+                         headers={"Authorization": "Bearer t0ken"})
+    assert again.run().messages[-1][1] == "token=Bearer t0ken user=ada tenant=none"
+    anonymous = Conversation(chat.url)
     assert anonymous.run().messages[-1][1] == "token=none user=None tenant=none"
 
 

@@ -11,8 +11,12 @@ and everything works as it did before threads had owners.
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+log = logging.getLogger("copilotkit_runtime.threads")
 
 __all__ = ["ANONYMOUS_OWNER", "NAME_LENGTH", "owner_of", "thread_name"]
 
@@ -24,24 +28,38 @@ ANONYMOUS_OWNER = ""
 NAME_LENGTH = 60
 
 
+#: what names a principal's user, in order, on principals that are objects or mappings
+_ID_FIELDS = ("id", "user_id", "sub", "username", "name", "email")
+
+
 def owner_of(principal: Any) -> str:
-    """The owner id of ``principal``: its ``id`` attribute (a
-    :class:`~copilotkit_runtime.middleware.Principal`, or any object with one), the ``id`` or
-    ``sub`` of a mapping, a string itself; :data:`ANONYMOUS_OWNER` for ``None``."""
+    """The owner id of ``principal``: a string itself; else its first non-empty ``id``,
+    ``user_id``, ``sub``, ``username``, ``name`` or ``email`` (attribute or key; a
+    :class:`~copilotkit_runtime.middleware.Principal` has ``id``); else its ``repr`` when the
+    type defines one (a dataclass). :data:`ANONYMOUS_OWNER` for ``None``.
+
+    A principal with none of these cannot own anything lastingly: it gets an owner of its
+    own (its default ``repr``), so it never shares another principal's threads, and a
+    warning says to give it an ``id``.
+    """
     if principal is None:
         return ANONYMOUS_OWNER
     if isinstance(principal, str):
-        return principal
-    if isinstance(principal, Mapping):
-        for key in ("id", "sub"):
-            value = principal.get(key)
-            if value is not None and str(value):
-                return str(value)
-        raise TypeError("a principal mapping needs a non-empty 'id' or 'sub'")
-    value = getattr(principal, "id", None)
-    if value is None or not str(value):
-        raise TypeError(f"a principal needs a non-empty 'id' attribute (got {type(principal).__name__})")
-    return str(value)
+        return principal or _unnamed(principal)
+    for name in _ID_FIELDS:
+        value = principal.get(name) if isinstance(principal, Mapping) else getattr(principal, name, None)
+        if value is not None and not callable(value) and str(value):
+            return str(value)
+    if type(principal).__repr__ is not object.__repr__ and not isinstance(principal, Mapping):
+        return repr(principal)
+    return _unnamed(principal)
+
+
+def _unnamed(principal: Any) -> str:
+    log.warning("request middleware returned a principal without an id (%s): give it an "
+                "'id' (e.g. copilotkit_runtime.Principal) so its threads stay its own",
+                type(principal).__name__)
+    return f"unnamed:{id(principal):x}:{uuid.uuid4().hex}"
 
 
 def _text(content: Any) -> str:
