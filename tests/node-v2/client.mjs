@@ -7,10 +7,14 @@
 //           {op: "connect"}              a fresh client (a page reload) connects to the thread
 //           {op: "run-and-stop", text}   start a run and stop it after the first text chunk
 //           {op: "suggest", instructions}  dynamic suggestions (useConfigureSuggestions) for the agent
+//           {op: "threads", limit?, pages?}  the thread list as useThreads shows it (the real thread
+//                                          store over the core's runtime fetch), `pages` pages
+//           {op: "threads-mutate", action: "rename"|"archive"|"delete", threadId, name?}
+// scenario.headers (e.g. Authorization) go on every request, as <CopilotKit headers> does.
 // Frontend tool "setColor" ({color: string}) is registered; its calls are recorded.
 // CopilotKitCore only connects in a browser (it checks `typeof window`); this is Node.
 globalThis.window ??= globalThis;
-const { CopilotKitCore } = await import("@copilotkit/core");
+const { CopilotKitCore, ɵcreateThreadStore } = await import("@copilotkit/core");
 const { z } = await import("zod");
 
 const scenario = JSON.parse(process.argv[2]);
@@ -61,6 +65,51 @@ function snapshot(agent) {
   return { messages: JSON.parse(JSON.stringify(agent.messages)), state: agent.state };
 }
 
+async function threadsStep(core, step) {
+  // What useThreads does: a thread store fed the runtime URL, the agent and the headers, with
+  // the core's runtime fetch (which turns requests into resource/request envelopes in
+  // single-route mode).
+  const store = ɵcreateThreadStore({ fetch: core.ɵruntimeFetch ?? fetch });
+  store.start();
+  store.setContext({ runtimeUrl: scenario.url, agentId: scenario.agent, headers: scenario.headers ?? {},
+                     limit: step.limit });
+  const loaded = async () => {
+    for (let i = 0; i < 1000; i++) {
+      const state = store.getState();
+      if (!state.isLoading && !state.isFetchingNextPage) return state;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return store.getState();
+  };
+  let state = await loaded();
+  const result = { op: step.op };
+  if (step.op === "threads-mutate") {
+    try {
+      if (step.action === "rename") await store.renameThread(step.threadId, step.name);
+      else if (step.action === "archive") await store.archiveThread(step.threadId);
+      else if (step.action === "delete") await store.deleteThread(step.threadId);
+      result.ok = true;
+    } catch (error) {
+      result.ok = false;
+      result.error = String(error?.message ?? error);
+    }
+  } else {
+    for (let page = 1; page < (step.pages ?? 1) && state.nextCursor; page++) {
+      const before = state.threads.length;
+      store.fetchNextPage();
+      for (let i = 0; i < 1000 && store.getState().threads.length === before && store.getState().nextCursor; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      state = await loaded();
+    }
+    result.threads = state.threads.map((t) => ({ id: t.id, name: t.name, archived: t.archived }));
+    result.nextCursor = state.nextCursor ?? null;
+    result.error = state.error ? String(state.error.message ?? state.error) : null;
+  }
+  store.stop();
+  return result;
+}
+
 let core = makeCore();
 await connected(core);
 out.transport = core.runtimeTransport;
@@ -68,7 +117,9 @@ out.agents = Object.keys(core.agents).sort();
 
 for (const step of scenario.steps ?? []) {
   try {
-    if (step.op === "run") {
+    if (step.op === "threads" || step.op === "threads-mutate") {
+      out.steps.push(await threadsStep(core, step));
+    } else if (step.op === "run") {
       const agent = agentOf(core);
       agent.addMessage({ id: crypto.randomUUID(), role: "user", content: step.text });
       await core.runAgent({ agent });
