@@ -63,6 +63,7 @@ def test_v2_each_user_sees_their_threads_and_never_the_others(served: Any, trans
     ]})
     assert chat["errors"] == [] and chat["transport"] == transport
     ran, reloaded, listed, renamed, relisted = chat["steps"]
+    assert ran["messages"][-1]["role"] == "assistant"
     assert [m["content"] for m in reloaded["messages"] if m["role"] == "user"] == ["Alice plans a trip"]
     assert [t["id"] for t in listed["threads"]] == [thread] and listed["error"] is None
     assert listed["threads"][0]["name"] == "Alice plans a trip"
