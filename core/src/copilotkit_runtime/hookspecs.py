@@ -87,7 +87,9 @@ def register_middleware(registry: Registry[Any]) -> None:
     Fires once at startup. Middleware runs in registration order on every protocol request.
 
     :param registry: call ``registry.add(name, middleware)`` with
-        :class:`copilotkit_runtime.middleware.RequestMiddleware` instances.
+        :class:`copilotkit_runtime.middleware.RequestMiddleware` instances, or subclasses whose
+        ``from_settings(settings)`` returns an instance or ``None`` (not configured); one that
+        sets ``auth_section`` claims the ``[auth.<auth_section>]`` config section.
     :returns: nothing; every implementation is called.
     """
 
