@@ -135,3 +135,24 @@ def test_v1_client_chats_and_load_agent_state_obeys_ownership(served: Any) -> No
 
     nobody = run_client(served.url, [{"op": "hello"}])["result"]
     assert nobody["data"] is None and "Bearer" in json.dumps(nobody["error"])
+
+
+def test_v2_thread_list_survives_a_restart_with_sqlite(tmp_path: Path) -> None:
+    config = {"agents": {"demo": {"provider": "demo", "chunk_delay": 0}},
+              "auth": {"jwt": {"secret": SECRET}},
+              "store": {"type": "sqlite", "sqlite": {"path": str(tmp_path / "threads.sqlite3")}}}
+    thread = f"t-{uuid.uuid4().hex}"
+    scenario = {"transport": "rest", "agent": "demo", "threadId": thread, "headers": bearer("dora")}
+    with serve_runtime(make_runtime(config, tmp_path=tmp_path)) as served:
+        before = v2({**scenario, "url": served.url, "steps": [
+            {"op": "run", "text": "Remember me after a restart"}, {"op": "threads"}]})
+    assert [t["id"] for t in before["steps"][1]["threads"]] == [thread]
+    with serve_runtime(make_runtime(config, tmp_path=tmp_path)) as served:
+        after = v2({**scenario, "url": served.url, "steps": [{"op": "threads"}, {"op": "connect"}]})
+        stranger = v2({**scenario, "url": served.url, "headers": bearer("eve"),
+                       "steps": [{"op": "threads"}]})
+    listed, reloaded = after["steps"]
+    assert [(t["id"], t["name"]) for t in listed["threads"]] == [(thread, "Remember me after a restart")]
+    assert [m["content"] for m in reloaded["messages"] if m["role"] == "user"] == [
+        "Remember me after a restart"]
+    assert stranger["steps"][0]["threads"] == []
