@@ -4,11 +4,17 @@ Only translation lives here (the loop is the core's :mod:`copilotkit_runtime.llm
 AG-UI messages → Chat Completions messages, the streamed chunks → text and tool-call deltas,
 the SDK's exceptions → :class:`~copilotkit_runtime.llm.LLMError` kinds, with the key never in
 a message. The SDK's own retries are off: the loop retries the same way for every SDK.
+
+The SDK sends the request (auth, headers, base URL, Azure, status errors); the streamed body is
+read here as plain JSON dicts (``with_streaming_response``): the SDK's typed ``AsyncStream``
+builds a model object per chunk, and that was 50-60% of the server's CPU per streamed reply
+(bench/README.md, "The LLM path").
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 from collections.abc import AsyncGenerator, Iterable, Mapping
 from typing import Any, cast
@@ -83,35 +89,48 @@ class OpenAIChatModel(ChatModel):
             params["max_tokens"] = request.max_tokens
         if request.stop:
             params["stop"] = list(request.stop)
+        manager = self.client.chat.completions.with_streaming_response.create(**params)
         try:
-            stream = await self.client.chat.completions.create(**params)
+            response = await manager.__aenter__()  # status errors are raised here
         except Exception as exc:
             raise self._error(exc) from None
         finished = False
         try:
-            async for chunk in stream:
-                usage = getattr(chunk, "usage", None)
-                if usage is not None:
-                    yield Usage(usage.prompt_tokens, usage.completion_tokens)
-                for choice in chunk.choices or ():
-                    delta = choice.delta
-                    if delta is not None:
-                        if delta.content:
-                            yield TextDelta(delta.content)
-                        for call in delta.tool_calls or ():
-                            function = call.function
-                            yield ToolCallDelta(
-                                index=call.index or 0, id=call.id,
-                                name=function.name if function is not None else None,
-                                arguments=(function.arguments or "") if function is not None else "")
-                    if choice.finish_reason:
+            done = False
+            async for data in _sse_data(response.http_response):
+                if done or data == "[DONE]":
+                    # read on to the body's end, so the connection goes back to the pool
+                    done = True
+                    continue
+                chunk = json.loads(data)
+                if not isinstance(chunk, dict):
+                    raise ValueError(f"a stream chunk is not a JSON object: {data[:100]}")
+                if chunk.get("error"):
+                    raise LLMUpstreamError(
+                        f"The model provider sent an error mid-stream: {self._scrub(str(chunk['error']))}")
+                usage = chunk.get("usage")
+                if usage:
+                    yield Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta")
+                    if delta:
+                        content = delta.get("content")
+                        if content:
+                            yield TextDelta(content)
+                        for call in delta.get("tool_calls") or ():
+                            function = call.get("function") or {}
+                            yield ToolCallDelta(index=call.get("index") or 0, id=call.get("id"),
+                                                name=function.get("name"),
+                                                arguments=function.get("arguments") or "")
+                    if choice.get("finish_reason"):
                         finished = True
         except LLMError:
             raise
         except Exception as exc:
             raise self._error(exc, streaming=True) from None
         finally:
-            await stream.close()  # closes the HTTP response, also when the run is cancelled
+            # closes the HTTP response, also when the run is cancelled
+            await manager.__aexit__(None, None, None)
         if not finished:
             raise LLMStreamError("The model's stream ended before the model finished its answer "
                                  "(cut off upstream or by a proxy).")
@@ -165,6 +184,37 @@ class OpenAIChatModel(ChatModel):
         if isinstance(exc, openai.OpenAIError):
             return LLMUpstreamError(f"The OpenAI client failed: {self._scrub(str(exc))}")
         return LLMStreamError(f"The model call failed: {type(exc).__name__}: {self._scrub(str(exc))}")
+
+
+async def _sse_data(response: httpx.Response) -> AsyncIterator[str]:
+    """The ``data`` of each server-sent event of a message type (data lines joined by newlines,
+    comments and other fields skipped; lines end in LF or CRLF); an ``error`` event raises."""
+    rest = b""
+    data: list[bytes] = []
+    event = b""
+    async for piece in response.aiter_bytes():
+        lines = (rest + piece).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if line:
+                if line.startswith(b"data:"):
+                    data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+                elif line.startswith(b"event:"):
+                    event = line[6:].strip()
+                continue
+            if data:
+                joined = b"\n".join(data)
+                if event == b"error":
+                    raise ValueError(f"the stream sent an error event: {joined[:200]!r}")
+                if event in (b"", b"message"):
+                    yield joined.decode()
+            data, event = [], b""
+    if rest.startswith(b"data:"):
+        data.append(rest[6:] if rest.startswith(b"data: ") else rest[5:])
+    if data and event in (b"", b"message"):
+        yield b"\n".join(data).decode()
 
 
 def _message(exc: openai.APIStatusError) -> str:
