@@ -5,10 +5,11 @@ AG-UI messages → Chat Completions messages, the streamed chunks → text and t
 the SDK's exceptions → :class:`~copilotkit_runtime.llm.LLMError` kinds, with the key never in
 a message. The SDK's own retries are off: the loop retries the same way for every SDK.
 
-The SDK sends the request (auth, headers, base URL, Azure, status errors); the streamed body is
-read here as plain JSON dicts (``with_streaming_response``): the SDK's typed ``AsyncStream``
-builds a model object per chunk, and that was 50-60% of the server's CPU per streamed reply
-(bench/README.md, "The LLM path").
+The SDK sends the request (``client.post``: auth, headers, base URL, Azure, status errors);
+the streamed body is read here as plain JSON dicts. The SDK's typed ``AsyncStream`` builds a
+model object per chunk (50-60% of the server's CPU per streamed reply), and ``create`` walks the
+parameters' type hints once more per call (bench/README.md, "The LLM path"). The parameters
+built here are already the wire's JSON.
 """
 
 from __future__ import annotations
@@ -89,15 +90,16 @@ class OpenAIChatModel(ChatModel):
             params["max_tokens"] = request.max_tokens
         if request.stop:
             params["stop"] = list(request.stop)
-        manager = self.client.chat.completions.with_streaming_response.create(**params)
         try:
-            response = await manager.__aenter__()  # status errors are raised here
+            # status errors are raised here; the body is not read yet (never through `stream`)
+            stream = await self.client.post("/chat/completions", body=params, cast_to=object,
+                                            stream=True, stream_cls=openai.AsyncStream[Any])
         except Exception as exc:
             raise self._error(exc) from None
         finished = False
         try:
             done = False
-            async for data in _sse_data(response.http_response):
+            async for data in _sse_data(stream.response):
                 if done or data == "[DONE]":
                     # read on to the body's end, so the connection goes back to the pool
                     done = True
@@ -129,8 +131,7 @@ class OpenAIChatModel(ChatModel):
         except Exception as exc:
             raise self._error(exc, streaming=True) from None
         finally:
-            # closes the HTTP response, also when the run is cancelled
-            await manager.__aexit__(None, None, None)
+            await stream.close()  # closes the HTTP response, also when the run is cancelled
         if not finished:
             raise LLMStreamError("The model's stream ended before the model finished its answer "
                                  "(cut off upstream or by a proxy).")
