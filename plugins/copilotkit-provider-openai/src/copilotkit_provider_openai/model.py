@@ -187,7 +187,7 @@ class OpenAIChatModel(ChatModel):
         return LLMStreamError(f"The model call failed: {type(exc).__name__}: {self._scrub(str(exc))}")
 
 
-async def _sse_data(response: httpx.Response) -> AsyncIterator[str]:
+async def _sse_data(response: httpx.Response) -> AsyncGenerator[str, None]:
     """The ``data`` of each server-sent event of a message type (data lines joined by newlines,
     comments and other fields skipped; lines end in LF or CRLF); an ``error`` event raises."""
     rest = b""
