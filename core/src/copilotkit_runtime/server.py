@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import COMPATIBLE_RUNTIME_VERSION, RUNTIME_VERSION_HEADER, __version__
 from .agui.errors import envelope_error
+from .agui.openapi import openapi_document
 from .agui.service import AguiService
 from .config import Settings, load_settings
 from .errors import StoreError
@@ -123,6 +124,12 @@ def build_router(runtime: Runtime) -> APIRouter:
         return await graphql_request(request, body)
 
     agui.add_routes(router)
+
+    @router.get("/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        """The AG-UI REST routes as OpenAPI 3.1 (:mod:`.agui.openapi`)."""
+        return JSONResponse(openapi_document(runtime.settings.server.base_path, __version__,
+                                             agui.routes))
     return router
 
 
