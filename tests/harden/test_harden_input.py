@@ -42,7 +42,8 @@ def in_server(served: ServedRuntime, coro: Any) -> Any:
 @pytest.mark.parametrize("path", ["", "/", "/agent/demo/run", "/agent/demo/connect",
                                   "/agent/demo/stop/t1"])
 def test_a_deeply_nested_body_is_a_400_on_every_route(served: ServedRuntime, path: str) -> None:
-    response = httpx.post(served.url + path, content=DEEP, timeout=10)
+    response = httpx.post(served.url + path, content=DEEP, timeout=10,
+                          headers={"content-type": "application/json"})
     assert response.status_code == 400, response.text
     assert "nested too deeply" in response.text
 
@@ -98,7 +99,8 @@ def test_a_lone_surrogate_through_agui_is_replaced_and_the_thread_replays(
         served: ServedRuntime) -> None:
     thread = f"t-{uuid.uuid4()}"
     ran = httpx.post(f"{served.url}/agent/demo/run",
-                     content=SURROGATE_BODY % (thread, uuid.uuid4()), timeout=10)
+                     content=SURROGATE_BODY % (thread, uuid.uuid4()), timeout=10,
+                     headers={"content-type": "application/json"})
     events = sse_events(ran.content)  # valid UTF-8, every frame JSON
     assert types(events)[-1] == "RUN_FINISHED"
     assert "hi \ufffd there \ufffd" in ran.content.decode()
