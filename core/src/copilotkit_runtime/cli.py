@@ -163,6 +163,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reference(args: argparse.Namespace) -> int:
+    from .reference import settings_reference
+
+    print(settings_reference())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copilotkit-runtime",
                                      description="A CopilotKit runtime in Python.")
@@ -193,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
                             description="List the agents the config (or its defaults) serves.")
     agents.add_argument("--json", action="store_true", help="print JSON")
     agents.set_defaults(func=cmd_agents)
+
+    reference = sub.add_parser("reference", help="print the settings reference (Markdown)",
+                               description="Every setting with its type, default and meaning, "
+                               "from the models that validate them (docs/settings.md).")
+    reference.set_defaults(func=cmd_reference)
 
     check = sub.add_parser("check", parents=[common],
                            help="validate config and plugins without serving",

@@ -93,9 +93,10 @@ DEFAULT_FORWARD_HEADERS = ["authorization", "x-*"]
 
 
 class ServerSettings(_Strict):
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
-    base_path: str = "/api/copilotkit"
+    host: str = Field("127.0.0.1", description="interface to listen on (0.0.0.0: every one)")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port (0: any free port)")
+    base_path: str = Field("/api/copilotkit", description="where both protocols are served "
+                           "(the frontend's runtimeUrl)")
     cors_origins: list[str] = Field(
         default_factory=lambda: list(LOOPBACK_ORIGINS),
         description="origins browsers may call from ('*' in a port or host part matches any; "
@@ -164,17 +165,20 @@ class StoreSettings(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = "memory"
-    thread_ttl_seconds: float | None = Field(None, gt=0)
-    # Seconds a run lock lasts without renewal (renewed every third of it): how long a thread
-    # stays busy after its process died without a trace (same-host SQLite clears that at once).
-    lock_ttl_seconds: float = Field(10.0, gt=0)
-    record_events: bool = True
-    # Relay the events of live runs through the store, so AG-UI ``connect`` on another
-    # instance follows a run in progress. Only stores with ``supports_live_relay`` can.
-    live_relay: bool = True
-    # At most one relay write per run per this many seconds: events gather in between.
-    live_relay_interval_seconds: float = Field(0.1, ge=0)
+    type: str = Field("memory", description="a registered store type: memory, sqlite, or a "
+                      "plugin's (redis, postgres)")
+    thread_ttl_seconds: float | None = Field(None, gt=0, description="forget a thread this long "
+                                             "after its last run (default: keep)")
+    lock_ttl_seconds: float = Field(
+        10.0, gt=0, description="seconds a run lock lasts without renewal (renewed every third "
+        "of it): how long a thread stays busy after its process died without a trace "
+        "(same-host SQLite clears that at once)")
+    record_events: bool = Field(True, description="keep each run's compacted events "
+                                "(AG-UI /connect replays them)")
+    live_relay: bool = Field(True, description="relay live runs through the store, so /connect "
+                             "on another instance follows a run in progress (stores that can)")
+    live_relay_interval_seconds: float = Field(
+        0.1, ge=0, description="at most one relay write per run per this many seconds")
 
     def options_for(self, type_name: str) -> dict[str, Any]:
         extra = self.model_extra or {}
@@ -240,7 +244,7 @@ class Settings(_Strict):
         None, description="agent for requests that name none (default: the only agent, if one)"
     )
     data_dir: str = Field(".copilotkit", description="where built-ins keep files (relative to the config)")
-    log_level: str = "info"
+    log_level: str = Field("info", description="debug, info, warning or error")
 
     #: directory relative paths in the config are resolved against (not a config key).
     config_dir: Path = Field(default_factory=Path.cwd, exclude=True)

@@ -238,7 +238,7 @@ _INSTANCE_ID = re.compile(r"[0-9a-f]{32}")
 
 class SQLiteOptions(StoreOptions):
     path: str = Field("threads.sqlite3", description="database file, relative to the data_dir")
-    busy_timeout_ms: int = Field(5000, ge=0)
+    busy_timeout_ms: int = Field(5000, ge=0, description="how long a write waits for a lock")
     poll_interval: float = Field(0.5, gt=0, description="how often a run checks for a remote stop")
 
 
