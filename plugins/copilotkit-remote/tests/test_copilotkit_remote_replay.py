@@ -29,9 +29,9 @@ from copilotkit_runtime.testing import ServedRuntime, make_runtime, serve_runtim
 
 pytestmark = [pytest.mark.node, requires_node]
 
-REFERENCE = Path(__file__).parents[3] / "shared" / "reference" / "transcripts-langgraph" / "json"
-if not REFERENCE.is_dir():
-    REFERENCE = Path(__file__).parents[4] / "shared" / "reference" / "transcripts-langgraph" / "json"
+# The team's captures of the reference stack (shared/reference/transcripts-langgraph/json),
+# copied here so a clean checkout has them.
+REFERENCE = Path(__file__).parent / "fixtures" / "transcripts-langgraph"
 SCENARIOS = ["text", "add", "interrupt", "action", "helpers", "exit"]
 
 
