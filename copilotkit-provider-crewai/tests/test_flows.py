@@ -135,8 +135,8 @@ async def test_an_exception_in_a_step_fails_that_run_with_a_clear_error(tmp_path
         events = await collect(rt, run_request("bad", "hi"))
         error = events[-1]
         assert error["type"] == "RUN_ERROR"
-        assert "explode" in error["message"] and "ValueError: the answer is not 42" in error["message"]
-        assert "'bad'" in error["message"]
+        # Production default: the agent is named, the exception's text stays in the server log.
+        assert error["message"] == "Agent 'bad' failed."
         # only that run failed
         assert types(await collect(rt, run_request("echo", "still there?")))[-1] == "RUN_FINISHED"
 
