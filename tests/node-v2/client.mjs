@@ -6,6 +6,8 @@
 // steps:    {op: "run", text}            add a user message and run the agent
 //           {op: "connect"}              a fresh client (a page reload) connects to the thread
 //           {op: "run-and-stop", text}   start a run and stop it after the first text chunk
+//           {op: "resume", payload}      answer the interrupts the last run ended with (AG-UI
+//                                        `resume` entries, status resolved, this payload)
 //           {op: "suggest", instructions}  dynamic suggestions (useConfigureSuggestions) for the agent
 //           {op: "threads", limit?, pages?}  the thread list as useThreads shows it (the real thread
 //                                          store over the core's runtime fetch), `pages` pages
@@ -59,6 +61,24 @@ function agentOf(core) {
 
 async function settle(agent) {
   for (let i = 0; i < 1000 && agent.isRunning; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+// The interrupts a run ended with (RUN_FINISHED outcome "interrupt"); a step's output has them.
+let lastInterrupts = [];
+async function runRecording(core, agent, params) {
+  lastInterrupts = [];
+  const sub = agent.subscribe({
+    onRunFinishedEvent: ({ event }) => {
+      lastInterrupts = event.outcome?.type === "interrupt" ? event.outcome.interrupts : [];
+    },
+  });
+  try {
+    await core.runAgent({ agent, ...params });
+    await settle(agent);
+  } finally {
+    sub.unsubscribe();
+  }
+  return lastInterrupts;
 }
 
 function snapshot(agent) {
@@ -122,9 +142,13 @@ for (const step of scenario.steps ?? []) {
     } else if (step.op === "run") {
       const agent = agentOf(core);
       agent.addMessage({ id: crypto.randomUUID(), role: "user", content: step.text });
-      await core.runAgent({ agent });
-      await settle(agent);
-      out.steps.push({ op: step.op, ...snapshot(agent) });
+      const interrupts = await runRecording(core, agent, {});
+      out.steps.push({ op: step.op, interrupts, ...snapshot(agent) });
+    } else if (step.op === "resume") {
+      const agent = agentOf(core);
+      const resume = lastInterrupts.map((i) => ({ interruptId: i.id, status: "resolved", payload: step.payload }));
+      const interrupts = await runRecording(core, agent, { resume });
+      out.steps.push({ op: step.op, answered: resume.length, interrupts, ...snapshot(agent) });
     } else if (step.op === "connect") {
       core = makeCore();
       await connected(core);
