@@ -3,6 +3,8 @@
 #   1. the uv workspace (core, LangGraph provider, Redis and PostgreSQL stores, protocol and
 #      e2e tests);
 #   2. the CrewAI provider in its own environment (it pins its own dependency versions).
+# The LangGraph Platform provider's tests (part of 1.) need a real LangGraph dev server, which
+# gets its own environment first (plugins/copilotkit-provider-langgraph-platform/scripts/test.sh).
 # Usage: ./scripts/test.sh [pytest args for the workspace run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +62,12 @@ for dir in tests/node tests/node-v2 bench/ts tests/browser examples/react-v1 exa
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
   fi
 done
+
+PLATFORM_SCRIPT=plugins/copilotkit-provider-langgraph-platform/scripts/test.sh
+if [ -x "$PLATFORM_SCRIPT" ] && [ -z "${SKIP_LANGGRAPH_PLATFORM:-}" ]; then
+  log "setting up the LangGraph dev server for the LangGraph Platform provider tests (own environment)"
+  "$PLATFORM_SCRIPT" --setup-only
+fi
 
 log "running the workspace tests"
 "${UV[@]}" run --locked pytest "$@"

@@ -19,8 +19,10 @@ from copilotkit_runtime.testing.server import free_port
 
 HERE = Path(__file__).parent
 PLUGIN = HERE.parent
-SETUP_HINT = ("the LangGraph dev server's environment is missing: run "
-              "plugins/copilotkit-provider-langgraph-platform/scripts/test.sh --setup-only")
+SETUP_HINT = (
+    "the LangGraph dev server's environment is missing: run "
+    "plugins/copilotkit-provider-langgraph-platform/scripts/test.sh --setup-only"
+)
 #: the API key the test deployment accepts (its custom auth checks x-api-key)
 PLATFORM_KEY = f"lgp-test-{uuid.uuid4().hex}"
 
@@ -54,8 +56,9 @@ class DevServer:
 
     def runs(self, thread_id: str) -> list[dict[str, Any]]:
         """The thread's runs (none while the thread does not exist yet)."""
-        response = httpx.get(f"{self.url}/threads/{thread_id}/runs", headers=self.headers(),
-                             timeout=10)
+        response = httpx.get(
+            f"{self.url}/threads/{thread_id}/runs", headers=self.headers(), timeout=10
+        )
         if response.status_code == 404:
             return []
         response.raise_for_status()
@@ -90,25 +93,54 @@ def start_dev_server(workdir: Path, timeout: float = 120.0) -> DevServer:
     executable = server_executable()
     if executable is None:
         pytest.skip(SETUP_HINT)
-    shutil.copytree(HERE / "platform_graph", workdir / "app", dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__", ".langgraph_api"))
+    shutil.copytree(
+        HERE / "platform_graph",
+        workdir / "app",
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("__pycache__", ".langgraph_api"),
+    )
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.endswith("_API_KEY") and not k.startswith(("LANGSMITH", "LANGCHAIN"))}
-    env.update({"PLATFORM_TEST_KEY": PLATFORM_KEY, "LANGGRAPH_CLI_NO_ANALYTICS": "1",
-                "LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false",
-                "PYTHONDONTWRITEBYTECODE": "1"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith("_API_KEY") and not k.startswith(("LANGSMITH", "LANGCHAIN"))
+    }
+    env.update(
+        {
+            "PLATFORM_TEST_KEY": PLATFORM_KEY,
+            "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+            "LANGSMITH_TRACING": "false",
+            "LANGCHAIN_TRACING_V2": "false",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
     log = workdir / "server.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [str(executable), "dev", "--port", str(port), "--host", "127.0.0.1", "--no-browser",
-             "--no-reload", "--config", "langgraph.json"],
-            cwd=workdir / "app", env=env, stdout=sink, stderr=subprocess.STDOUT)
+            [
+                str(executable),
+                "dev",
+                "--port",
+                str(port),
+                "--host",
+                "127.0.0.1",
+                "--no-browser",
+                "--no-reload",
+                "--config",
+                "langgraph.json",
+            ],
+            cwd=workdir / "app",
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     server = DevServer(proc, port, log)
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"langgraph dev exited with {proc.returncode}:\n{server.log_text()[-3000:]}")
+            raise RuntimeError(
+                f"langgraph dev exited with {proc.returncode}:\n{server.log_text()[-3000:]}"
+            )
         try:
             if httpx.get(server.url + "/ok", timeout=1).status_code == 200:
                 return server

@@ -122,8 +122,11 @@ class _Graph:
         if not isinstance(values, dict):
             return values
         keys = self.output_keys
-        return {k: v for k, v in values.items()
-                if k != "messages" and not k.startswith("__") and (keys is None or k in keys)}
+        return {
+            k: v
+            for k, v in values.items()
+            if k != "messages" and not k.startswith("__") and (keys is None or k in keys)
+        }
 
 
 @dataclass
@@ -142,8 +145,9 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
 
     Options = PlatformOptions
 
-    def __init__(self, name: str, options: PlatformOptions, context: ProviderContext,
-                 description: str = "") -> None:
+    def __init__(
+        self, name: str, options: PlatformOptions, context: ProviderContext, description: str = ""
+    ) -> None:
         super().__init__(name, options, context, description)
         self.where = f"agents.{name}"
         self.graph_id = options.graph_id or name
@@ -154,12 +158,22 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
     # -- agents and lifecycle ------------------------------------------------------------------
 
     def agents(self) -> Sequence[AgentInfo]:
-        return [AgentInfo(name=self.name, description=self.description,
-                          provider=self.type_name or "langgraph-platform",
-                          capabilities={"streaming": True, "state": True, "frontend_actions": True,
-                                        "interrupts": True, "persistence": "langgraph-platform",
-                                        "deployment_url": self.options.deployment_url,
-                                        "graph_id": self.graph_id})]
+        return [
+            AgentInfo(
+                name=self.name,
+                description=self.description,
+                provider=self.type_name or "langgraph-platform",
+                capabilities={
+                    "streaming": True,
+                    "state": True,
+                    "frontend_actions": True,
+                    "interrupts": True,
+                    "persistence": "langgraph-platform",
+                    "deployment_url": self.options.deployment_url,
+                    "graph_id": self.graph_id,
+                },
+            )
+        ]
 
     @property
     def client(self) -> Any:
@@ -170,8 +184,11 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
                 api_key = {"api_key": opts.api_key.get_secret_value()}
             # No api_key argument: the client reads LANGGRAPH_/LANGSMITH_/LANGCHAIN_API_KEY.
             self._client = get_client(
-                url=opts.deployment_url, headers=dict(opts.headers) or None,
-                timeout=httpx.Timeout(opts.timeout, connect=opts.connect_timeout), **api_key)
+                url=opts.deployment_url,
+                headers=dict(opts.headers) or None,
+                timeout=httpx.Timeout(opts.timeout, connect=opts.connect_timeout),
+                **api_key,
+            )
         return self._client
 
     async def startup(self) -> None:
@@ -204,43 +221,65 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
         if assistant_id is None:
             found = await client.assistants.search(graph_id=self.graph_id, limit=10)
             if not found:
+                log.warning(
+                    "%s: %s serves no graph '%s'",
+                    self.where,
+                    self.options.deployment_url,
+                    self.graph_id,
+                )
                 raise PlatformError(
-                    f"{self.where}: the deployment at {self.options.deployment_url} has no graph "
-                    f"'{self.graph_id}' (set graph_id to a graph of its langgraph.json, or "
-                    "assistant_id)")
+                    f"{self.where}: the deployment has no graph '{self.graph_id}' (set graph_id "
+                    "to a graph of its langgraph.json, or assistant_id)"
+                )
             system = [a for a in found if (a.get("metadata") or {}).get("created_by") == "system"]
             assistant_id = (system or found)[0]["assistant_id"]
         drawn = await client.assistants.get_graph(assistant_id)
-        nodes = frozenset(str(n["id"]) for n in drawn.get("nodes") or () if isinstance(n, dict)
-                          and n.get("id") not in ("__start__", "__end__"))
+        nodes = frozenset(
+            str(n["id"])
+            for n in drawn.get("nodes") or ()
+            if isinstance(n, dict) and n.get("id") not in ("__start__", "__end__")
+        )
         try:
             schemas = await client.assistants.get_schemas(assistant_id)
         except APIStatusError:
             schemas = {}
-        return _Graph(assistant_id=assistant_id, node_names=nodes,
-                      input_keys=_schema_keys(schemas.get("input_schema")),
-                      output_keys=_schema_keys(schemas.get("output_schema")))
+        return _Graph(
+            assistant_id=assistant_id,
+            node_names=nodes,
+            input_keys=_schema_keys(schemas.get("input_schema")),
+            output_keys=_schema_keys(schemas.get("output_schema")),
+        )
 
     async def _call(self, what: str, awaitable: Any) -> Any:
         """Await one call to the deployment; its failures become a :class:`PlatformError`
-        naming the agent and the deployment (never the API key or the headers)."""
+        naming the agent (the log also names the deployment; neither shows the API key or
+        the headers)."""
+        url = self.options.deployment_url
         try:
             return await awaitable
         except PlatformError:
             raise
         except APIStatusError as exc:
-            raise PlatformError(f"{self.where}: the deployment at {self.options.deployment_url} "
-                                f"refused to {what}: HTTP {exc.response.status_code} "
-                                f"{_detail(exc)}") from None
+            status = exc.response.status_code
+            log.warning(
+                "%s: %s answered HTTP %d to '%s' %s", self.where, url, status, what, _detail(exc)
+            )
+            raise PlatformError(
+                f"{self.where}: the deployment refused to {what}: HTTP {status}"
+                f" {_detail(exc)}".rstrip()
+            ) from None
         except httpx.HTTPError as exc:
-            raise PlatformError(f"{self.where}: could not {what} at the deployment "
-                                f"{self.options.deployment_url} ({type(exc).__name__}: "
-                                f"{exc or 'no answer'})") from None
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            log.warning("%s: could not %s at %s (%s)", self.where, what, url, reason)
+            raise PlatformError(
+                f"{self.where}: could not {what} at the deployment ({reason})"
+            ) from None
 
     # -- threads -------------------------------------------------------------------------------
 
-    async def _state(self, thread: str, headers: Mapping[str, str] | None = None
-                     ) -> dict[str, Any] | None:
+    async def _state(
+        self, thread: str, headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any] | None:
         try:
             return await self.client.threads.get_state(thread, headers=headers or None)
         except NotFoundError:
@@ -252,11 +291,15 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
         values = _values(state)
         if state is None or not values:
             return ThreadSnapshot(thread_id=thread_id, agent=agent, exists=False)
-        return ThreadSnapshot(thread_id=thread_id, agent=agent, exists=True,
-                              state=graph.public_state(values),
-                              messages=_agui_messages(values.get("messages")),
-                              node_name=_node_of(state),
-                              run_id=(state.get("metadata") or {}).get("run_id"))
+        return ThreadSnapshot(
+            thread_id=thread_id,
+            agent=agent,
+            exists=True,
+            state=graph.public_state(values),
+            messages=_agui_messages(values.get("messages")),
+            node_name=_node_of(state),
+            run_id=(state.get("metadata") or {}).get("run_id"),
+        )
 
     # -- running -------------------------------------------------------------------------------
 
@@ -282,15 +325,21 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
 
     def _forwarded_headers(self, request: RunRequest) -> dict[str, str]:
         patterns = [p.lower() for p in self.options.forward_headers]
-        return {name.lower(): value for name, value in request.headers.items()
-                if any(fnmatch.fnmatchcase(name.lower(), p) for p in patterns)}
+        return {
+            name.lower(): value
+            for name, value in request.headers.items()
+            if any(fnmatch.fnmatchcase(name.lower(), p) for p in patterns)
+        }
 
     def _http_headers(self, request: RunRequest) -> dict[str, str]:
         """Forwarded request headers for the deployment's own auth; the configured headers
         (sent by the client on every call) win."""
         static = {name.lower() for name in self.options.headers}
-        return {k: v for k, v in self._forwarded_headers(request).items()
-                if k not in static and k not in ("x-api-key", "host", "content-length")}
+        return {
+            k: v
+            for k, v in self._forwarded_headers(request).items()
+            if k not in static and k not in ("x-api-key", "host", "content-length")
+        }
 
     async def run(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
         from copilotkit_provider_langgraph.translate import RunTranslator
@@ -302,14 +351,23 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
 
         before = await self._call("read the thread", self._state(thread, headers))
         if before is None:
-            await self._call("create the thread", self.client.threads.create(
-                thread_id=thread, if_exists="do_nothing", headers=headers or None,
-                metadata={"copilotkit_thread_id": request.thread_id,
-                          "copilotkit_agent": request.agent}))
+            await self._call(
+                "create the thread",
+                self.client.threads.create(
+                    thread_id=thread,
+                    if_exists="do_nothing",
+                    headers=headers or None,
+                    metadata={
+                        "copilotkit_thread_id": request.thread_id,
+                        "copilotkit_agent": request.agent,
+                    },
+                ),
+            )
         values = _values(before)
         plan = self._plan(graph, request, before)
-        translator = RunTranslator(graph.node_names, graph.public_state,
-                                   _translator_state({**values, **plan.state}))
+        translator = RunTranslator(
+            graph.node_names, graph.public_state, _translator_state({**values, **plan.state})
+        )
         node = _requested_node(request)
         if node:
             for out in translator.resume_at(node, graph.public_state(values)):
@@ -323,15 +381,27 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
         for out in self._finish(graph, request, after, exited=exited):
             yield out
 
-    async def _stream(self, graph: _Graph, request: RunRequest, thread: str,
-                      headers: dict[str, str], plan: _Plan, translator: Any
-                      ) -> AsyncIterator[BaseEvent]:
+    async def _stream(
+        self,
+        graph: _Graph,
+        request: RunRequest,
+        thread: str,
+        headers: dict[str, str],
+        plan: _Plan,
+        translator: Any,
+    ) -> AsyncIterator[BaseEvent]:
         stream = self.client.runs.stream(
-            thread, graph.assistant_id, input=plan.input, command=plan.command,
-            stream_mode=["events", "values"], config=self.run_config(request),
+            thread,
+            graph.assistant_id,
+            input=plan.input,
+            command=plan.command,
+            stream_mode=["events", "values"],
+            config=self.run_config(request),
             metadata={"copilotkit_run_id": request.run_id},
-            on_disconnect="cancel", multitask_strategy=self.options.multitask_strategy,
-            headers=headers or None)
+            on_disconnect="cancel",
+            multitask_strategy=self.options.multitask_strategy,
+            headers=headers or None,
+        )
         run_id: str | None = None
         completed = False
         try:
@@ -346,13 +416,18 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
                     elif kind == "values" and isinstance(data, dict):
                         # The state after a step: the root ``on_chain_stream`` of a local run.
                         chunk = _translator_state(data)
-                        event = {"event": "on_chain_stream", "run_id": translator.root_run_id,
-                                 "name": "LangGraph", "data": {"chunk": chunk}}
+                        event = {
+                            "event": "on_chain_stream",
+                            "run_id": translator.root_run_id,
+                            "name": "LangGraph",
+                            "data": {"chunk": chunk},
+                        }
                         for out in translator.feed(event):
                             yield out
                     elif kind == "error":
-                        raise PlatformError(f"{self.where}: the run failed on the deployment: "
-                                            f"{_error_text(data)}")
+                        raise PlatformError(
+                            f"{self.where}: the run failed on the deployment: {_error_text(data)}"
+                        )
             except (httpx.HTTPError, APIStatusError) as exc:
                 await self._call("stream the run", _reraise(exc))
             completed = True
@@ -367,15 +442,23 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
     async def _cancel(self, thread: str, run_id: str, headers: dict[str, str]) -> None:
         """Cancel the run on the deployment (a stop, a client gone, a failure here)."""
         try:
-            await asyncio.wait_for(asyncio.shield(self.client.runs.cancel(
-                thread, run_id, headers=headers or None)), self.options.cancel_timeout)
-            log.info("%s: cancelled run %s of thread %s on the deployment", self.where, run_id,
-                     thread)
+            await asyncio.wait_for(
+                asyncio.shield(self.client.runs.cancel(thread, run_id, headers=headers or None)),
+                self.options.cancel_timeout,
+            )
+            log.info(
+                "%s: cancelled run %s of thread %s on the deployment", self.where, run_id, thread
+            )
         except (NotFoundError, ConflictError):
             pass  # it had ended already (a disconnected stream cancels it too)
         except (TimeoutError, httpx.HTTPError, APIStatusError) as exc:
-            log.warning("%s: could not cancel run %s on the deployment (%s); it is cancelled "
-                        "when its stream closes", self.where, run_id, type(exc).__name__)
+            log.warning(
+                "%s: could not cancel run %s on the deployment (%s); it is cancelled "
+                "when its stream closes",
+                self.where,
+                run_id,
+                type(exc).__name__,
+            )
 
     def _plan(self, graph: _Graph, request: RunRequest, before: dict[str, Any] | None) -> _Plan:
         from copilotkit_provider_langgraph.messages import agui_to_langchain
@@ -389,8 +472,11 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
 
         # Keys the client echoes unchanged are left out (a reducer would apply them twice).
         current = graph.public_state(values)
-        state = {k: v for k, v in request.state.items()
-                 if k != "messages" and not (k in current and current[k] == v)}
+        state = {
+            k: v
+            for k, v in request.state.items()
+            if k != "messages" and not (k in current and current[k] == v)
+        }
         state.update(_frontend_keys(request))
         if graph.input_keys is not None:
             state = {k: v for k, v in state.items() if k in graph.input_keys}
@@ -409,15 +495,19 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
                 return _Plan("replay")  # nothing answers it: show it again
         return _Plan("start", input=graph_input, state=state)
 
-    def _finish(self, graph: _Graph, request: RunRequest, state: dict[str, Any] | None, *,
-                exited: bool) -> list[BaseEvent]:
+    def _finish(
+        self, graph: _Graph, request: RunRequest, state: dict[str, Any] | None, *, exited: bool
+    ) -> list[BaseEvent]:
         from copilotkit_provider_langgraph.translate import agent_state
 
         values = _values(state)
         out: list[BaseEvent] = []
         if graph.has_messages:
-            out.append(MessagesSnapshotEvent.model_validate(
-                {"messages": _agui_messages(values.get("messages"))}))
+            out.append(
+                MessagesSnapshotEvent.model_validate(
+                    {"messages": _agui_messages(values.get("messages"))}
+                )
+            )
         out.append(agent_state(_node_of(state), active=False, running=not exited))
         out.append(StateSnapshotEvent(snapshot=graph.public_state(values)))
         interrupts: list[Interrupt] = []
@@ -428,19 +518,34 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
                     question = value[COPILOTKIT_INTERRUPT_VALUE]
                     text = question if isinstance(question, str) else json.dumps(question)
                     messages = _agui_messages(value.get(COPILOTKIT_INTERRUPT_MESSAGES))
-                    out.append(CustomEvent(name=COPILOTKIT_INTERRUPT_EVENT,
-                                           value={"value": text, "messages": messages}))
-                    interrupts.append(Interrupt(id=iid, reason="copilotkit_interrupt",
-                                                message=text, metadata={"node": task.get("name")}))
+                    out.append(
+                        CustomEvent(
+                            name=COPILOTKIT_INTERRUPT_EVENT,
+                            value={"value": text, "messages": messages},
+                        )
+                    )
+                    interrupts.append(
+                        Interrupt(
+                            id=iid,
+                            reason="copilotkit_interrupt",
+                            message=text,
+                            metadata={"node": task.get("name")},
+                        )
+                    )
                 else:
                     out.append(CustomEvent(name=INTERRUPT_EVENT, value=value))
-                    interrupts.append(Interrupt(
-                        id=iid, reason="langgraph_interrupt",
-                        message=value if isinstance(value, str) else None,
-                        metadata={"node": task.get("name"), "value": value}))
+                    interrupts.append(
+                        Interrupt(
+                            id=iid,
+                            reason="langgraph_interrupt",
+                            message=value if isinstance(value, str) else None,
+                            metadata={"node": task.get("name"), "value": value},
+                        )
+                    )
         outcome = RunFinishedInterruptOutcome(interrupts=interrupts) if interrupts else None
-        out.append(RunFinishedEvent(thread_id=request.thread_id, run_id=request.run_id,
-                                    outcome=outcome))
+        out.append(
+            RunFinishedEvent(thread_id=request.thread_id, run_id=request.run_id, outcome=outcome)
+        )
         return out
 
 
@@ -451,8 +556,10 @@ async def _reraise(exc: BaseException) -> None:
 def _event(data: dict[str, Any]) -> dict[str, Any]:
     """A streamed ``astream_events`` event with its LangChain payloads readable by attribute."""
     payload = data.get("data")
-    if isinstance(payload, dict) and data.get("event") in ("on_chat_model_stream",
-                                                             "on_chat_model_end"):
+    if isinstance(payload, dict) and data.get("event") in (
+        "on_chat_model_stream",
+        "on_chat_model_end",
+    ):
         payload = {k: _fields(v) for k, v in payload.items()}
         return {**data, "data": payload}
     return data
@@ -481,14 +588,21 @@ def _agui_messages(messages: Any) -> list[dict[str, Any]]:
     try:
         return langchain_to_agui(convert_to_messages(plain))
     except (ValueError, TypeError, NotImplementedError):
-        log.warning("the deployment's thread holds messages that are not LangChain messages; "
-                    "they are left out of the snapshot", exc_info=True)
+        log.warning(
+            "the deployment's thread holds messages that are not LangChain messages; "
+            "they are left out of the snapshot",
+            exc_info=True,
+        )
         return []
 
 
 def _interrupts(state: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    return [i for task in (state or {}).get("tasks") or ()
-            for i in task.get("interrupts") or () if isinstance(i, dict)]
+    return [
+        i
+        for task in (state or {}).get("tasks") or ()
+        for i in task.get("interrupts") or ()
+        if isinstance(i, dict)
+    ]
 
 
 def _node_of(state: Mapping[str, Any] | None) -> str:
@@ -535,16 +649,25 @@ def _frontend_keys(request: RunRequest) -> dict[str, Any]:
     """The frontend's tools and readables where graphs look for them (the CopilotKit SDK's
     ``copilotkit`` key, ag-ui-langgraph's ``tools`` and ``ag-ui``); kept only when the
     graph's input schema declares the key."""
+
     def actions() -> list[dict[str, Any]]:
-        return [{"name": t.name, "description": t.description or "",
-                 "parameters": t.parameters or {"type": "object", "properties": {}}}
-                for t in request.tools]
+        return [
+            {
+                "name": t.name,
+                "description": t.description or "",
+                "parameters": t.parameters or {"type": "object", "properties": {}},
+            }
+            for t in request.tools
+        ]
 
     def context() -> list[dict[str, Any]]:
         return [{"description": c.description, "value": c.value} for c in request.context]
 
-    return {"copilotkit": {"actions": actions(), "context": context()}, "tools": actions(),
-            "ag-ui": {"tools": actions(), "context": context()}}
+    return {
+        "copilotkit": {"actions": actions(), "context": context()},
+        "tools": actions(),
+        "ag-ui": {"tools": actions(), "context": context()},
+    }
 
 
 def _schema_keys(schema: Any) -> frozenset[str] | None:

@@ -46,9 +46,16 @@ class ScriptedModel(BaseChatModel):
         text = last.content if last is not None and isinstance(last.content, str) else ""
         if text.startswith("color "):
             color = text.removeprefix("color ").strip()
-            return AIMessage(content="", tool_calls=[{
-                "name": "setColor", "args": {"color": color},
-                "id": f"call_{uuid.uuid4().hex[:12]}"}])
+            return AIMessage(
+                content="",
+                tool_calls=[
+                    {
+                        "name": "setColor",
+                        "args": {"color": color},
+                        "id": f"call_{uuid.uuid4().hex[:12]}",
+                    }
+                ],
+            )
         if text.startswith("interrupt"):
             return AIMessage(content=f"You answered: {json.dumps(state.get('approval'))}")
         if text == "count":
@@ -62,20 +69,28 @@ class ScriptedModel(BaseChatModel):
         for i, word in enumerate(text.split(" ") if text else []):
             yield AIMessageChunk(content=word if i == 0 else " " + word)
         for index, call in enumerate(answer.tool_calls):
-            yield AIMessageChunk(content="", tool_call_chunks=[
-                {"name": call["name"], "args": "", "id": call["id"], "index": index}])
+            yield AIMessageChunk(
+                content="",
+                tool_call_chunks=[
+                    {"name": call["name"], "args": "", "id": call["id"], "index": index}
+                ],
+            )
             args = json.dumps(call["args"])
             half = len(args) // 2
             for piece in (args[:half], args[half:]):
-                yield AIMessageChunk(content="", tool_call_chunks=[
-                    {"name": None, "args": piece, "id": None, "index": index}])
+                yield AIMessageChunk(
+                    content="",
+                    tool_call_chunks=[{"name": None, "args": piece, "id": None, "index": index}],
+                )
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         return ChatResult(generations=[ChatGeneration(message=self._answer(messages, kwargs))])
 
-    async def _astream(self, messages: list[BaseMessage], stop: Any = None,
-                       run_manager: Any = None, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+    async def _astream(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> AsyncIterator[ChatGenerationChunk]:
         state = kwargs.pop("state", {})
         answer = self._answer(messages, state)
         slow = bool(messages) and messages[-1].content == "slow"
@@ -128,10 +143,12 @@ async def chat(state: State, config: RunnableConfig) -> dict[str, Any]:
     if _last_user_text(state) == "whoami" and state["messages"][-1].type == "human":
         configurable = config.get("configurable") or {}
         user = configurable.get("langgraph_auth_user")
-        facts = {"principal": configurable.get("principal"),
-                 "properties": configurable.get("properties"),
-                 "headers": configurable.get("headers"),
-                 "auth_user": getattr(user, "identity", None)}
+        facts = {
+            "principal": configurable.get("principal"),
+            "properties": configurable.get("properties"),
+            "headers": configurable.get("headers"),
+            "auth_user": getattr(user, "identity", None),
+        }
         return {"messages": [AIMessage(content="whoami " + json.dumps(facts, sort_keys=True))]}
     actions = (state.get("copilotkit") or {}).get("actions") or []
     model = MODEL.bind(tools=actions) if actions else MODEL
