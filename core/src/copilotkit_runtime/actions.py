@@ -40,7 +40,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 DEFAULT_ACTION_TIMEOUT = 30.0
 
-__all__ = ["DEFAULT_ACTION_TIMEOUT", "Action", "ActionArgumentsError", "result_text"]
+__all__ = ["DEFAULT_ACTION_TIMEOUT", "Action", "ActionArgumentsError", "missing_actions_text",
+           "result_text"]
 
 
 class ActionArgumentsError(ValueError):
@@ -120,6 +121,16 @@ def result_text(result: Any) -> str:
         return json.dumps(result, default=str, ensure_ascii=False)
     except (TypeError, ValueError):
         return str(result)
+
+
+def missing_actions_text(section: str, missing: list[str], registered: Any,
+                         unavailable: list[str] | tuple[str, ...] = ()) -> str:
+    """The error for action names an agent's ``actions`` list has that no action has."""
+    text = (f"{section}.actions: unknown backend action(s) {', '.join(missing)} "
+            f"(registered: {', '.join(sorted(registered)) or 'none'})")
+    if unavailable:
+        text += "; not all could be discovered at startup: " + "; ".join(unavailable)
+    return text + "."
 
 
 def _is_async(handler: Callable[..., Any]) -> bool:

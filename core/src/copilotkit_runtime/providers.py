@@ -99,6 +99,19 @@ class AgentProvider(ABC, Generic[OptionsT]):
         what you hold in ``finally``.
         """
 
+    def offer_actions(self, actions: Mapping[str, Action], *,
+                      unavailable: Sequence[str] = ()) -> None:
+        """Backend actions that became known after this instance was built: a
+        ``copilotkit-remote`` endpoint's actions (when the runtime is built), MCP tools (at
+        startup). Take the ones this agent may call. ``unavailable`` says why some could not
+        be listed (an MCP server that did not start). Default: ignore them."""
+
+    def missing_actions(self) -> list[str]:
+        """Backend actions this agent's configuration names that no action has (yet).
+        The runtime refuses to start while a name is missing and nothing failed to list its
+        actions; otherwise the agent's runs say what is missing. Default: none."""
+        return []
+
     async def load_thread(self, agent: str, thread_id: str) -> ThreadSnapshot | None:
         """The thread as the provider keeps it (e.g. a LangGraph checkpoint).
 

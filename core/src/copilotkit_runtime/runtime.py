@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .actions import Action
+from .actions import Action, missing_actions_text
 from .config import AgentSettings, Settings, format_validation_error, load_settings
 from .engine import AgentEntry, Engine, EngineOptions
 from .errors import ConfigError, UnknownTypeError
@@ -57,6 +57,7 @@ class Runtime:
         self.middleware: list[RequestMiddleware] = []
         self.engine: Engine
         self.actions: dict[str, Action] = {}
+        self._unavailable_actions: list[str] = []
         #: the plugin whose ``embedded_agents`` are served (no agents in the config), if any
         self.embedded_by: str | None = None
         self._built = False
@@ -100,6 +101,13 @@ class Runtime:
                         f"agents.{next(n for n, p in self.providers.items() if p is agents[info.name].provider)}."
                     )
                 agents[info.name] = AgentEntry(info, provider)
+        # Actions providers found while being built (a copilotkit-remote endpoint's) reach the
+        # agents built before them; names still missing wait for startup only when something
+        # discovers actions then ([mcp.*] servers).
+        for provider in self.providers.values():
+            provider.offer_actions(self.actions)
+        if not settings.mcp:
+            self._check_actions()
         if self.authenticates and type(self.store).claim_thread is StateStore.claim_thread:
             raise ConfigError(
                 f"store.type: the '{settings.store.type}' store keeps no thread owners "
@@ -153,6 +161,33 @@ class Runtime:
                                   f"({type(exc).__name__}: {exc}); give parameters = {{...}} "
                                   "(a JSON schema) explicitly.") from exc
         return actions
+
+    def add_actions(self, actions: Mapping[str, Action], *,
+                    unavailable: list[str] | tuple[str, ...] = ()) -> None:
+        """For plugins' ``startup`` hooks: backend actions found at startup (an MCP server's
+        tools). They join :attr:`actions` (the caller keeps names unique) and are offered to
+        every provider: LLM agents without an ``actions`` list take them all, those with a
+        list the ones it names. ``unavailable`` says why some could not be listed (a server
+        that did not start): an agent naming a missing action then fails its runs, saying so,
+        instead of stopping the runtime."""
+        self.actions.update(actions)
+        self._unavailable_actions.extend(unavailable)
+        for provider in self.providers.values():
+            provider.offer_actions(actions, unavailable=tuple(unavailable))
+
+    def _check_actions(self) -> None:
+        """Every action name an agent lists must exist (once discovery is over)."""
+        for provider in self.providers.values():
+            missing = provider.missing_actions()
+            if not missing:
+                continue
+            message = missing_actions_text(f"agents.{provider.name}", missing, self.actions,
+                                           self._unavailable_actions)
+            if self._unavailable_actions:
+                log.error("%s Its runs fail until they are available.", message)
+                continue
+            raise ConfigError(message)
+
     def _build_middleware(self) -> list[RequestMiddleware]:
         out: list[RequestMiddleware] = []
         claimed: set[str] = set()
@@ -249,7 +284,12 @@ class Runtime:
             for result in self.plugin_manager.call_startup_hooks(self):
                 if inspect.isawaitable(result):
                     await result
+            self._check_actions()  # discovery is over: every listed action must exist
         except BaseException:
+            for result in self.plugin_manager.call_shutdown_hooks(self):
+                if inspect.isawaitable(result):
+                    with contextlib.suppress(Exception):
+                        await result
             for provider in reversed(started):
                 with contextlib.suppress(Exception):
                     await provider.shutdown()

@@ -178,3 +178,41 @@ def test_an_invalid_mcp_section_fails_startup_naming_the_key(fake: FakeLLMServer
         import asyncio
 
         asyncio.run(runtime.startup())
+
+
+# -- agents that list their actions by name ---------------------------------------------------
+
+def test_an_agent_listing_actions_gets_the_mcp_tools_it_names(fake: FakeLLMServer) -> None:
+    runtime = runtime_with(fake, {"calc": stdio()}, actions=["add", "add_numbers"])
+    fake.script(Turn(tool_calls=[("add", {"a": 20, "b": 22})]), Turn(text="42"))
+    with serve_runtime(runtime) as served:
+        assert results(run(served)) == ["42"]
+    # exactly the listed ones: the MCP tool and a plugin's action, not the server's others
+    assert set(offered(fake)) == {"add", "add_numbers"}
+
+
+def test_a_listed_action_no_server_offers_stops_startup(fake: FakeLLMServer) -> None:
+    import asyncio
+
+    runtime = runtime_with(fake, {"calc": stdio()}, actions=["add", "ad"])
+    with pytest.raises(ConfigError, match=r"agents\.chat\.actions: unknown backend action\(s\) "
+                                          r"ad \(registered: .*\badd\b.*\)"):
+        asyncio.run(runtime.startup())
+    # the failed startup stopped the server it had started
+    connection = manager_of(runtime)
+    assert connection is None
+
+
+def test_a_listed_tool_of_a_server_that_cannot_start_fails_the_agents_runs(
+        fake: FakeLLMServer, caplog: pytest.LogCaptureFixture) -> None:
+    broken = {"command": sys.executable, "args": ["-c", "import sys; sys.exit(3)"],
+              "connect_timeout": 20}
+    runtime = runtime_with(fake, {"broken": broken}, actions=["lookup"])
+    with serve_runtime(runtime) as served:  # the runtime starts
+        assert any("unknown backend action(s) lookup" in r.getMessage() for r in caplog.records)
+        events = run(served)
+    assert events[-1]["type"] == "RUN_ERROR"
+    message = events[-1]["message"]
+    assert message.startswith("agents.chat.actions: unknown backend action(s) lookup"), message
+    assert "MCP server 'broken'" in message and "could not be started" in message
+    assert fake.requests == []  # the model was never called

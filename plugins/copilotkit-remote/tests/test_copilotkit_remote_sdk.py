@@ -81,3 +81,28 @@ def test_an_agent_the_endpoint_does_not_serve_is_a_config_error(sdk_origin: str)
     with pytest.raises(ConfigError, match="serves no agent todo_agent"):
         make_runtime({"agents": {"sdk": {"provider": "copilotkit-remote",
                                          "url": f"{sdk_origin}/copilotkit", "agents": ["todo_agent"]}}})
+
+
+@pytest.mark.parametrize("order", ["remote first", "llm first"])
+def test_an_llm_agent_listing_actions_gets_the_remote_ones_it_names(
+        sdk_origin: str, llm: FakeLLMServer, order: str) -> None:
+    llm.reset()
+    remote = ("sdk", {"provider": "copilotkit-remote", "url": f"{sdk_origin}/copilotkit"})
+    chat = ("chat", {"provider": "openai", "model": "fake-gpt", "base_url": llm.openai_url,
+                     "api_key": "sk-test", "actions": ["greet"]})
+    agents = dict([remote, chat] if order == "remote first" else [chat, remote])
+    llm.script(Turn(tool_calls=[("greet", {"name": "Lin"})]), Turn(text="Done."))
+    with serve_runtime(make_runtime({"agents": agents})) as served:
+        events = run(served.url, "chat")
+    assert [e["content"] for e in events if e["type"] == "TOOL_CALL_RESULT"] == ["Hello, Lin"]
+    assert {t["function"]["name"] for t in llm.requests[0]["tools"]} == {"greet"}
+
+
+def test_a_listed_action_the_endpoint_does_not_offer_is_a_config_error(
+        sdk_origin: str, llm: FakeLLMServer) -> None:
+    with pytest.raises(ConfigError, match=r"agents\.chat\.actions: unknown backend action\(s\) "
+                                          r"greeet \(registered: .*greet.*lookup_order"):
+        make_runtime({"agents": {
+            "chat": {"provider": "openai", "model": "fake-gpt", "base_url": llm.openai_url,
+                     "api_key": "sk-test", "actions": ["greeet"]},
+            "sdk": {"provider": "copilotkit-remote", "url": f"{sdk_origin}/copilotkit"}}})

@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from ag_ui.core import BaseEvent
 from pydantic import Field, SecretStr
 
+from ..actions import missing_actions_text
 from ..errors import ConfigError
 from ..providers import AgentInfo, AgentProvider, ProviderContext, ProviderOptions, RunRequest
 from .loop import ChatLoop, LoopSettings
@@ -86,6 +87,8 @@ class LLMProvider(AgentProvider[LLMOptionsT]):
         opts = options
         self.section = f"agents.{name}"
         self.actions = self._select_actions(context.actions, opts.actions)
+        #: why some discovered actions could not be listed (see :meth:`offer_actions`)
+        self.unavailable_actions: list[str] = []
         self.model = self.create_model(self._api_key(opts))
         self.loop = ChatLoop(self.model, self.actions, LoopSettings(
             model=opts.model or self.default_model,
@@ -121,14 +124,26 @@ class LLMProvider(AgentProvider[LLMOptionsT]):
 
     def _select_actions(self, available: Mapping[str, Any], wanted: list[str] | None
                         ) -> dict[str, Any]:
+        """The actions this agent may call: every one (no ``actions`` list), or those its list
+        names that exist now. Names that do not exist yet may be discovered later (a remote
+        endpoint's actions, MCP tools: :meth:`offer_actions`); the runtime checks them
+        (:meth:`missing_actions`)."""
         if wanted is None:
             return dict(available)
-        unknown = [name for name in wanted if name not in available]
-        if unknown:
-            raise ConfigError(
-                f"{self.section}.actions: unknown backend action(s) {', '.join(unknown)} "
-                f"(registered: {', '.join(sorted(available)) or 'none'}).")
-        return {name: available[name] for name in wanted}
+        return {name: available[name] for name in wanted if name in available}
+
+    def offer_actions(self, actions: Mapping[str, Any], *,
+                      unavailable: Sequence[str] = ()) -> None:
+        wanted = self.options.actions
+        taken = {name: action for name, action in actions.items()
+                 if wanted is None or name in wanted}
+        self.actions.update(taken)
+        self.loop.actions.update(taken)
+        self.unavailable_actions.extend(r for r in unavailable if r not in self.unavailable_actions)
+
+    def missing_actions(self) -> list[str]:
+        wanted = self.options.actions or []
+        return [name for name in wanted if name not in self.actions]
 
     def agents(self) -> list[AgentInfo]:
         opts = self.options
@@ -143,6 +158,14 @@ class LLMProvider(AgentProvider[LLMOptionsT]):
         )]
 
     def run(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
+        if self.missing_actions():
+            # Actions it names were not discovered (an MCP server that did not start): look
+            # again (they may have been added since), else this run fails saying which.
+            self.offer_actions(self.context.actions)
+            if self.missing_actions():
+                return _fail(ConfigError(missing_actions_text(
+                    self.section, self.missing_actions(), self.context.actions,
+                    self.unavailable_actions)))
         return self.loop.run(request)
 
     @property
@@ -154,3 +177,8 @@ class LLMProvider(AgentProvider[LLMOptionsT]):
 
     async def shutdown(self) -> None:
         await self.model.aclose()
+
+
+async def _fail(error: Exception) -> AsyncIterator[BaseEvent]:
+    raise error
+    yield  # an async generator that fails when first read

@@ -74,6 +74,11 @@ class McpManager:
                 out[action.name] = action
         return out
 
+    def failures(self) -> list[str]:
+        """Why servers are not available (for the runs of agents that name their tools)."""
+        return [f"{c.describe()} could not be started: {c.error}"
+                for c in self.connections.values() if c.client is None and c.error]
+
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self.connections.values()),
                              return_exceptions=True)

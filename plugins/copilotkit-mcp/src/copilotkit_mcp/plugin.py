@@ -9,12 +9,10 @@
     headers = { authorization = "Bearer ${SEARCH_TOKEN}" }
 
 The servers are started (or reached) when the runtime starts; their tools join the runtime's
-backend actions, which LLM agents offer to their model.
-
-Until the core has a way for plugins to add actions at startup, the ``startup`` hook adds
-them to the runtime's action table and to the LLM agents that take every backend action
-(``actions`` not set in their section); an agent that lists actions by name cannot name MCP
-tools yet (its names are checked before any server is reached).
+backend actions (``Runtime.add_actions``), which LLM agents offer to their model: every one
+when the agent's section sets no ``actions``, else the ones its list names. A listed name no
+server offers stops the runtime, unless a server could not be started (then the agent's runs
+say which names are missing and why).
 """
 
 from __future__ import annotations
@@ -37,20 +35,7 @@ async def startup(runtime: Any) -> None:
     manager = McpManager(parse_servers(sections))
     _MANAGERS[runtime] = manager
     await manager.start()
-    added = manager.actions(runtime.actions)
-    runtime.actions.update(added)
-    for provider in runtime.providers.values():
-        _offer(provider, added)
-
-
-def _offer(provider: Any, added: dict[str, Any]) -> None:
-    """Give the new actions to an LLM agent that takes every backend action."""
-    if getattr(provider.options, "actions", "unset") is not None:
-        return
-    for table in (getattr(provider, "actions", None), getattr(getattr(provider, "loop", None),
-                                                              "actions", None)):
-        if isinstance(table, dict):
-            table.update(added)
+    runtime.add_actions(manager.actions(runtime.actions), unavailable=manager.failures())
 
 
 @hookimpl

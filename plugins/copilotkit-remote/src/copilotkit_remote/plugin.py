@@ -5,9 +5,9 @@
     url = "http://127.0.0.1:8000/copilotkit"
 
 One section serves every agent the endpoint lists (under their own names), and its actions
-become backend actions. Until the core lets plugins add actions at startup, the ``startup``
-hook offers them to the LLM agents that take every backend action and were created before
-this section (those created after see them already).
+become backend actions (read from ``/info`` when the runtime is built): the LLM agents offer
+them to their model like any backend action, all of them when the agent's section sets no
+``actions``, else the ones its list names (wherever the sections are in the file).
 """
 
 from __future__ import annotations
@@ -22,21 +22,3 @@ from .provider import RemoteEndpointProvider
 @hookimpl
 def register_agent_providers(registry: Any) -> None:
     registry.add("copilotkit-remote", RemoteEndpointProvider)
-
-
-@hookimpl
-def startup(runtime: Any) -> None:
-    remote: dict[str, Any] = {}
-    for provider in runtime.providers.values():
-        if isinstance(provider, RemoteEndpointProvider):
-            remote.update(provider.remote_actions)
-    if not remote:
-        return
-    for provider in runtime.providers.values():
-        if getattr(provider.options, "actions", "unset") is not None:
-            continue
-        for table in (getattr(provider, "actions", None),
-                      getattr(getattr(provider, "loop", None), "actions", None)):
-            if isinstance(table, dict):
-                for name, action in remote.items():
-                    table.setdefault(name, action)
