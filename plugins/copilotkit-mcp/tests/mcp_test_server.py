@@ -3,6 +3,8 @@
 
 Tools: ``add(a, b)``, ``shout(text)``, ``whoami()`` (the env var MCP_TEST_USER), ``fail(reason)``
 (reports an error), ``die()`` (the server process exits at once).
+Resources: ``notes://today`` (text), ``notes://logo`` (binary), the template
+``notes://day/{day}``. Prompts: ``review(code, focus?)``, ``standup()``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,35 @@ def fail(reason: str) -> str:
 def die() -> str:
     """The server process exits."""
     os._exit(7)
+
+
+NOTES = {"monday": "Call the bank", "tuesday": "Water the plants"}
+
+
+@server.resource("notes://today", name="today", description="Today's note")
+def today() -> str:
+    return "Buy milk, then " + os.environ.get("MCP_TEST_USER", "nobody") + " calls Ada"
+
+
+@server.resource("notes://logo", name="logo", mime_type="image/png")
+def logo() -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + bytes(40)
+
+
+@server.resource("notes://day/{day}", name="day", description="The note of a weekday")
+def day_note(day: str) -> str:
+    return NOTES.get(day, f"nothing planned on {day}")
+
+
+@server.prompt(description="Review a piece of code")
+def review(code: str, focus: str = "bugs") -> str:
+    return f"Please review this code, looking for {focus}:\n{code}"
+
+
+@server.prompt(description="The daily standup questions")
+def standup() -> list[dict[str, str]]:
+    return [{"role": "user", "content": "What did you do yesterday?"},
+            {"role": "assistant", "content": "I will ask what is planned today next."}]
 
 
 if __name__ == "__main__":

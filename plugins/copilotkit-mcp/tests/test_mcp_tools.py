@@ -216,3 +216,62 @@ def test_a_listed_tool_of_a_server_that_cannot_start_fails_the_agents_runs(
     assert message.startswith("agents.chat.actions: unknown backend action(s) lookup"), message
     assert "MCP server 'broken'" in message and "could not be started" in message
     assert fake.requests == []  # the model was never called
+
+
+# -- resources and prompts ---------------------------------------------------------------------
+
+def test_resources_are_read_through_an_action_the_model_is_offered(
+        fake: FakeLLMServer, calc: ServedRuntime) -> None:
+    fake.script(Turn(tool_calls=[("calc_read_resource", {"uri": "notes://today"})]),
+                Turn(tool_calls=[("calc_read_resource", {"uri": "notes://day/tuesday"})]),
+                Turn(tool_calls=[("calc_read_resource", {"uri": "notes://nope"})]),
+                Turn(text="Noted."))
+    events = run(calc, "what is on my list?")
+    today, tuesday, unknown = results(events)
+    assert today == "Buy milk, then alice calls Ada"  # read live from the stdio server
+    assert tuesday == "Water the plants"  # a resource template, filled in by the model
+    assert unknown.startswith("Error: action 'calc_read_resource' failed:")
+    assert "Unknown resource: notes://nope" in unknown
+    assert events[-1]["type"] == "RUN_FINISHED"
+    reader = offered(fake)["calc_read_resource"]
+    # the model sees what there is to read
+    assert "- notes://today: today - Today's note" in reader["description"]
+    assert "notes://day/{day} (template" in reader["description"]
+    assert reader["parameters"]["required"] == ["uri"]
+
+
+def test_prompts_are_rendered_through_an_action(fake: FakeLLMServer, calc: ServedRuntime) -> None:
+    fake.script(Turn(tool_calls=[("calc_get_prompt", {"name": "review",
+                                                      "arguments": {"code": "x = 1"}})]),
+                Turn(tool_calls=[("calc_get_prompt", {"name": "standup"})]),
+                Turn(tool_calls=[("calc_get_prompt", {"name": "review"})]),
+                Turn(tool_calls=[("calc_get_prompt", {"name": "haiku"})]),
+                Turn(text="Following it."))
+    review, standup, no_code, unknown = results(run(calc, "review my code"))
+    assert review == ("Prompt 'review': Review a piece of code\n"
+                      "[user] Please review this code, looking for bugs:\nx = 1")
+    assert standup == ("Prompt 'standup': The daily standup questions\n"
+                       "[user] What did you do yesterday?\n"
+                       "[assistant] I will ask what is planned today next.")
+    assert no_code.endswith("prompt 'review' needs the argument(s) code")
+    assert unknown.endswith("the MCP server 'calc' has no prompt 'haiku' (it has: review, standup)")
+    getter = offered(fake)["calc_get_prompt"]
+    assert "- review(code, focus?): Review a piece of code" in getter["description"]
+    assert getter["parameters"]["properties"]["name"]["enum"] == ["review", "standup"]
+
+
+def test_resources_and_prompts_over_http_with_a_prefix_and_switched_off(
+        fake: FakeLLMServer, http_servers: dict[str, str]) -> None:
+    fake.script(Turn(tool_calls=[("n_read_resource", {"uri": "notes://day/monday"})]),
+                Turn(tool_calls=[("n_get_prompt", {"name": "review",
+                                                   "arguments": {"code": "y()", "focus": "style"}})]),
+                Turn(text="ok"))
+    config = {"notes": {"url": http_servers["http"], "prefix": "n_", "tools": []},
+              "quiet": {"url": http_servers["sse"], "tools": [], "resources": False,
+                        "prompts": False}}
+    with serve_runtime(runtime_with(fake, config)) as served:
+        monday, review = results(run(served))
+    assert monday == "Call the bank"
+    assert review.endswith("looking for style:\ny()")
+    assert set(offered(fake)) >= {"n_read_resource", "n_get_prompt"}
+    assert not {"quiet_read_resource", "quiet_get_prompt"} & set(offered(fake))

@@ -16,16 +16,28 @@ import asyncio
 import contextlib
 import logging
 import os
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import anyio
 from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
-from mcp.types import CONNECTION_CLOSED, CallToolResult, Tool
+from mcp.types import (
+    CONNECTION_CLOSED,
+    CallToolResult,
+    GetPromptResult,
+    Prompt,
+    ReadResourceResult,
+    Resource,
+    ResourceTemplate,
+    Tool,
+)
 
 from .options import McpServerOptions
 
 log = logging.getLogger("copilotkit_mcp")
+
+T = TypeVar("T")
 
 
 class McpServerError(Exception):
@@ -41,6 +53,9 @@ class McpConnection:
         self.name = name
         self.options = options
         self.tools: list[Tool] = []
+        self.resources: list[Resource] = []
+        self.templates: list[ResourceTemplate] = []
+        self.prompts: list[Prompt] = []
         self.client: Client | None = None
         self.error: str | None = None
         self._task: asyncio.Task[None] | None = None
@@ -104,6 +119,7 @@ class McpConnection:
                     listed = await client.list_tools(cursor=listed.next_cursor)
                     tools.extend(listed.tools)
                 self.tools = tools
+                await self._list_the_rest(client)
                 self.client = client
                 self.error = None
                 ready.set_result(None)
@@ -120,6 +136,33 @@ class McpConnection:
                 raise
         finally:
             self.client = None
+
+    async def _list_the_rest(self, client: Client) -> None:
+        """Resources, resource templates and prompts, when the server has them (and the
+        section wants them). A list that fails is left empty (logged): tools still work."""
+        caps = client.server_capabilities
+        opts = self.options
+
+        async def pages(fetch: Callable[[str | None], Awaitable[Any]], field: str) -> list[Any]:
+            listed = await fetch(None)
+            items = list(getattr(listed, field))
+            while listed.next_cursor:
+                listed = await fetch(listed.next_cursor)
+                items.extend(getattr(listed, field))
+            return items
+
+        wanted = []
+        if opts.resources and caps.resources is not None:
+            wanted += [("resources", lambda c: client.list_resources(cursor=c), "resources"),
+                       ("templates", lambda c: client.list_resource_templates(cursor=c),
+                        "resource_templates")]
+        if opts.prompts and caps.prompts is not None:
+            wanted.append(("prompts", lambda c: client.list_prompts(cursor=c), "prompts"))
+        for attribute, fetch, field in wanted:
+            try:
+                setattr(self, attribute, await pages(fetch, field))
+            except (MCPError, ValueError) as exc:
+                log.warning("%s: could not list its %s: %s", self.describe(), attribute, _reason(exc))
 
     async def close(self) -> None:
         self._closing.set()
@@ -141,15 +184,27 @@ class McpConnection:
         A server that goes away *during* a call fails that call (it is not repeated: the tool
         may have done its work); the next call starts the server again.
         """
+        return await self._request(f"tool '{tool}'", lambda c: c.call_tool(tool, arguments))
+
+    async def read_resource(self, uri: str) -> ReadResourceResult:
+        """Read the resource at ``uri`` now (never from a cache: the model asks for its
+        current content)."""
+        return await self._request(f"resource '{uri}'",
+                                   lambda c: c.read_resource(uri, cache_mode="bypass"))
+
+    async def get_prompt(self, name: str, arguments: dict[str, str]) -> GetPromptResult:
+        return await self._request(f"prompt '{name}'", lambda c: c.get_prompt(name, arguments))
+
+    async def _request(self, what: str, send: Callable[[Client], Awaitable[T]]) -> T:
         if self.client is None or self._task is None or self._task.done():
             try:
                 await self.connect()
             except McpServerError as exc:
-                raise McpServerError(f"{exc} (needed for tool '{tool}')") from None
+                raise McpServerError(f"{exc} (needed for {what})") from None
         client = self.client
         assert client is not None
         try:
-            return await client.call_tool(tool, arguments)
+            return await send(client)
         except MCPError as exc:
             if exc.error.code != CONNECTION_CLOSED:
                 raise  # the server answered: the call's own failure
@@ -158,7 +213,7 @@ class McpConnection:
                 anyio.EndOfStream) as exc:
             failure = exc
         await self.close()
-        raise McpServerError(f"{self.describe()} went away during tool '{tool}' "
+        raise McpServerError(f"{self.describe()} went away during {what} "
                              f"({_reason(failure)}); it is started again for the next call")
 
 

@@ -13,7 +13,7 @@ from copilotkit_runtime import Action, ConfigError
 
 from .connection import McpConnection, McpServerError
 from .options import McpServerOptions
-from .tools import action_name, placeholder_action, tool_action
+from .tools import action_name, placeholder_action, prompt_action, resource_action, tool_action
 
 log = logging.getLogger("copilotkit_mcp")
 
@@ -45,11 +45,14 @@ class McpManager:
             elif isinstance(result, BaseException):
                 log.error("%s could not be started: %r", connection.describe(), result)
             else:
-                log.info("%s: %d tool(s)", connection.describe(), len(connection.tools))
+                log.info("%s: %d tool(s), %d resource(s), %d resource template(s), %d prompt(s)",
+                         connection.describe(), len(connection.tools), len(connection.resources),
+                         len(connection.templates), len(connection.prompts))
 
     def actions(self, taken: Mapping[str, Any]) -> dict[str, Action]:
-        """Each server's tools as actions (those ``tools`` lists, if it does). A name already
-        taken (by another action or server) is skipped with an error in the log."""
+        """Each server's tools as actions (those ``tools`` lists, if it does), and one action
+        for its resources and one for its prompts (when it has them). A name already taken (by
+        another action or server) is skipped with an error in the log."""
         out: dict[str, Action] = {}
         for connection in self.connections.values():
             wanted = connection.options.tools
@@ -60,15 +63,21 @@ class McpManager:
                     log.error("%s does not offer tool(s) %s (it offers: %s)", connection.describe(),
                               ", ".join(missing), ", ".join(sorted(listed)) or "none")
             names = wanted if wanted is not None else list(listed)
-            for tool in names:
-                action = (tool_action(connection, listed[tool]) if tool in listed
-                          else placeholder_action(connection, tool) if connection.client is None
-                          else None)
+            candidates: list[tuple[str, Action | None]] = [
+                (f"tool '{tool}'", tool_action(connection, listed[tool]) if tool in listed
+                 else placeholder_action(connection, tool) if connection.client is None
+                 else None)
+                for tool in names]
+            if connection.resources or connection.templates:
+                candidates.append(("its resources", resource_action(connection)))
+            if connection.prompts:
+                candidates.append(("its prompts", prompt_action(connection)))
+            for what, action in candidates:
                 if action is None:
                     continue
                 if action.name in taken or action.name in out:
-                    log.error("%s: tool '%s' is not offered: the action name '%s' is already "
-                              "taken (set prefix in [mcp.%s])", connection.describe(), tool,
+                    log.error("%s: %s not offered: the action name '%s' is already "
+                              "taken (set prefix in [mcp.%s])", connection.describe(), what,
                               action.name, connection.name)
                     continue
                 out[action.name] = action

@@ -31,6 +31,12 @@ class McpServerOptions(BaseModel):
     tools: list[str] | None = None
     #: put before each tool's name as an action name (e.g. ``"github_"``)
     prefix: str = ""
+    resources: bool = Field(
+        True, description="offer the model an action that reads the server's resources "
+                          "(<prefix or NAME_>read_resource), when the server has any")
+    prompts: bool = Field(
+        True, description="offer the model an action that renders the server's prompts "
+                          "(<prefix or NAME_>get_prompt), when the server has any")
     #: seconds one tool call may take
     timeout: float = Field(default=60.0, gt=0)
     #: seconds to start (or reach) the server and list its tools
