@@ -186,7 +186,8 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
             self._client = get_client(
                 url=opts.deployment_url,
                 headers=dict(opts.headers) or None,
-                timeout=httpx.Timeout(opts.timeout, connect=opts.connect_timeout),
+                # (connect, read, write, pool) seconds
+                timeout=(opts.connect_timeout, opts.timeout, opts.timeout, opts.connect_timeout),
                 **api_key,
             )
         return self._client
@@ -251,29 +252,28 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
         )
 
     async def _call(self, what: str, awaitable: Any) -> Any:
-        """Await one call to the deployment; its failures become a :class:`PlatformError`
-        naming the agent (the log also names the deployment; neither shows the API key or
-        the headers)."""
-        url = self.options.deployment_url
+        """Await one call to the deployment; its failures become a :class:`PlatformError`."""
         try:
             return await awaitable
-        except PlatformError:
-            raise
-        except APIStatusError as exc:
+        except (httpx.HTTPError, APIStatusError) as exc:
+            raise self._failure(what, exc) from None
+
+    def _failure(self, what: str, exc: httpx.HTTPError | APIStatusError) -> PlatformError:
+        """The error of a failed call: it names the agent (the log also names the deployment;
+        neither shows the API key or the headers)."""
+        url = self.options.deployment_url
+        if isinstance(exc, APIStatusError):
             status = exc.response.status_code
             log.warning(
                 "%s: %s answered HTTP %d to '%s' %s", self.where, url, status, what, _detail(exc)
             )
-            raise PlatformError(
+            return PlatformError(
                 f"{self.where}: the deployment refused to {what}: HTTP {status}"
                 f" {_detail(exc)}".rstrip()
-            ) from None
-        except httpx.HTTPError as exc:
-            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            log.warning("%s: could not %s at %s (%s)", self.where, what, url, reason)
-            raise PlatformError(
-                f"{self.where}: could not {what} at the deployment ({reason})"
-            ) from None
+            )
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        log.warning("%s: could not %s at %s (%s)", self.where, what, url, reason)
+        return PlatformError(f"{self.where}: could not {what} at the deployment ({reason})")
 
     # -- threads -------------------------------------------------------------------------------
 
@@ -429,7 +429,7 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
                             f"{self.where}: the run failed on the deployment: {_error_text(data)}"
                         )
             except (httpx.HTTPError, APIStatusError) as exc:
-                await self._call("stream the run", _reraise(exc))
+                raise self._failure("stream the run", exc) from None
             completed = True
             for out in translator.close():
                 yield out
@@ -547,10 +547,6 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
             RunFinishedEvent(thread_id=request.thread_id, run_id=request.run_id, outcome=outcome)
         )
         return out
-
-
-async def _reraise(exc: BaseException) -> None:
-    raise exc
 
 
 def _event(data: dict[str, Any]) -> dict[str, Any]:
