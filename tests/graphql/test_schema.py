@@ -8,7 +8,6 @@ directions. Descriptions are documentation and are not compared.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from graphql import (
     get_introspection_query,
     print_ast,
 )
+from graphql.utilities.get_default_value_ast import get_default_value_ast
 
 from copilotkit_runtime.graphql import get_schema, schema_sdl
 from copilotkit_runtime.testing import make_runtime, serve_runtime
@@ -35,12 +35,10 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _default(value: Any) -> str | None:
-    default = getattr(value, "default", None)
-    if default is None:
-        return None
-    if default.literal is not None:
-        return print_ast(default.literal)
-    return json.dumps(default.value, default=str)
+    # The printed default: the same for an SDL-built schema (``default``) and a code-first one
+    # (``default_value``).
+    literal = get_default_value_ast(value)
+    return None if literal is None else print_ast(literal)
 
 
 def _args(args: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ Modules, from the wire inwards:
 * :mod:`.encoder`: ops → multipart incremental parts (or one JSON document);
 * :mod:`.translate`: AG-UI events → v1 output objects (pure);
 * :mod:`.inputs` / :mod:`.convert`: GraphQL input → ``RunRequest``, message conversions (pure);
-* :mod:`.schema`: the SDL (``schema.graphql``) and the query resolvers.
+* :mod:`.schema`: the schema, code-first with strawberry, and the query resolvers.
 """
 
 from __future__ import annotations
