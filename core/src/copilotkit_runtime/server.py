@@ -37,6 +37,7 @@ from .config import Settings, load_settings
 from .errors import StoreError
 from .graphql.errors import GRAPHQL_ERRORS
 from .graphql.http import GraphQLService
+from .graphql.ide import graphiql_response, wants_html
 from .headers import is_simple_cross_site_post
 from .middleware import RequestContext
 from .pipeline import BadRequest, Pipeline, parse_json
@@ -68,7 +69,8 @@ class RuntimeVersionHeader:
 
 def build_router(runtime: Runtime) -> APIRouter:
     """The routes of the runtime, relative to its base path: ``POST``/``GET {base}`` (GraphQL,
-    or the AG-UI single-route envelope) and the AG-UI multi-route table."""
+    or the AG-UI single-route envelope; GraphiQL for a browser's ``GET``) and the AG-UI
+    multi-route table."""
     router = APIRouter()
     pipeline = Pipeline(runtime)
     graphql = GraphQLService(runtime)
@@ -105,6 +107,8 @@ def build_router(runtime: Runtime) -> APIRouter:
     @router.get("/")
     async def protocol_get(request: Request) -> Response:
         params = request.query_params
+        if not params.get("query") and wants_html(request.headers):  # a browser: GraphiQL
+            return graphiql_response(runtime.settings.introspection_enabled())
         if not params.get("query"):
             return JSONResponse({
                 "name": "copilotkit-runtime",

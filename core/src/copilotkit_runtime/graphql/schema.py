@@ -26,7 +26,7 @@ from functools import cache
 from typing import Annotated, Any, NewType
 
 import strawberry
-from graphql import GraphQLError, GraphQLScalarType, GraphQLSchema, ValueNode, print_schema
+from graphql import GraphQLError, GraphQLScalarType, GraphQLSchema, ValueNode
 from graphql.language import (
     BooleanValueNode,
     FloatValueNode,
@@ -576,7 +576,11 @@ class Query:
 class Mutation:
     @strawberry.field
     def generate_copilot_response(
-        self, properties: JSONObject | None, data: GenerateCopilotResponseInput
+        self,
+        *,
+        # UNSET: nullable with no default, as the reference prints it
+        properties: JSONObject | None = strawberry.UNSET,
+        data: GenerateCopilotResponseInput,
     ) -> CopilotResponse:
         # http.py answers this field with the planned projection; nothing executes it.
         raise GraphQLError("generateCopilotResponse is answered by the streaming encoder only.")
@@ -618,8 +622,8 @@ def get_schema() -> GraphQLSchema:
 
 
 def schema_sdl() -> str:
-    """The SDL this server serves, printed from the strawberry schema."""
-    return print_schema(get_schema())
+    """The SDL this server serves, as strawberry prints it."""
+    return get_strawberry_schema().as_str()
 
 
 def _bind_scalar(
