@@ -4,7 +4,14 @@ alternating them round by round so that the machine's other load hits them alike
     uv run --group bench python bench/experiments.py --rounds 3 --concurrency 50 \\
         tuned=py: untuned=py:--no-tune-gc bigger=py:--gc-threshold=100000
 
-Each variant is NAME=SIDE:ARGS (ARGS comma-separated). Prints mean and range of each figure.
+Each variant is NAME=SIDE[@CHECKOUT]:ARGS (ARGS comma-separated; a NAME starting with
+``py-fast`` runs on uvloop + httptools). ``@CHECKOUT`` serves another checkout's core, e.g.
+main against a branch in one run:
+
+    uv run --group bench python bench/experiments.py --concurrency 50 \
+        py-fast-main=py@/work/main py-fast-branch=py ts=ts
+
+Prints mean and range of each figure.
 """
 
 from __future__ import annotations
@@ -35,9 +42,11 @@ def main() -> None:
     for spec in args.variants:
         name, _, rest = spec.partition("=")
         base, _, extra = rest.partition(":")
-        side = bench.SIDES[base]
-        sides.append(bench.Side(name, name, tuple(a for a in extra.split(",") if a)) if base != "ts"
-                     else bench.Side("ts", name))
+        base, _, src = base.partition("@")
+        if base not in bench.SIDES:
+            p.error(f"unknown side {base!r} in {spec!r}: one of {', '.join(bench.SIDES)}")
+        sides.append(bench.Side(name, name, tuple(a for a in extra.split(",") if a), src or None)
+                     if base != "ts" else bench.Side("ts", name))
     ns = argparse.Namespace(warmup=20, tokens=args.tokens, mode="chat", state_every=0)
     logdir = Path(tempfile.mkdtemp(prefix="ckexp-"))
     results: dict[str, list[dict]] = {s.label: [] for s in sides}

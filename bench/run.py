@@ -78,6 +78,8 @@ class Side:
     label: str
     #: extra arguments for bench/py_server.py (experiment knobs)
     extra: tuple[str, ...] = ()
+    #: another checkout whose core (``SRC/core/src``) the server imports instead of this one's
+    src: str | None = None
 
     def command(self, port: int, tokens: int, state_every: int, llm_url: str | None = None
                 ) -> tuple[list[str], dict[str, str]]:
@@ -87,6 +89,9 @@ class Side:
                        STATE_EVERY=str(state_every), COPILOTKIT_TELEMETRY_DISABLED="true",
                        DO_NOT_TRACK="1", LLM_BASE_URL=llm_url or "")
             return ["node", str(TS_DIR / "server.mjs")], env
+        if self.src:
+            core = str(Path(self.src).resolve() / "core" / "src")
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (core, env.get("PYTHONPATH")) if p)
         loop, http = ("uvloop", "httptools") if self.name.startswith("py-fast") else ("asyncio", "h11")
         llm = ["--llm-url", llm_url] if llm_url else []
         return [sys.executable, str(BENCH / "py_server.py"), "--port", str(port),
