@@ -14,12 +14,15 @@ from typing import Any
 import httpx
 import pytest
 from graphql import (
+    OperationDefinitionNode,
     build_schema,
     coerce_input_value,
     experimental_execute_incrementally,
     parse,
     print_schema,
+    validate,
 )
+from graphql.execution.values import get_variable_values
 from test_schema import describe, differences, reference_schema
 
 from copilotkit_runtime.graphql import get_schema, schema_sdl
@@ -100,6 +103,47 @@ def test_a_bad_scalar_input_is_a_clear_error() -> None:
         get_schema(), parse('{ loadAgentState(data: {threadId: 1, agentName: "x"}) { threadId } }')
     )
     assert result.errors and "String cannot represent" in result.errors[0].message
+
+
+def _literal_errors(data: str, properties: str = "{}") -> list[str]:
+    document = parse(
+        f"mutation {{ generateCopilotResponse(properties: {properties}, data: {data})"
+        " { threadId } }"
+    )
+    return [e.message for e in validate(get_schema(), document)]
+
+
+MESSAGE = '{{id: "m1", createdAt: {created}, textMessage: {{content: "hi", role: user}}}}'
+DATA = "{{metadata: {{}}, frontend: {{actions: []}}, messages: [{message}]}}"
+
+
+def test_scalar_literals_are_checked() -> None:
+    good = DATA.format(message=MESSAGE.format(created='"2026-11-22T02:09:29.494Z"'))
+    assert _literal_errors(good, '{tenant: "acme", n: [1, 2.5, true, null]}') == []
+    bad_date = DATA.format(message=MESSAGE.format(created='"yesterday"'))
+    assert any("DateTimeISO cannot represent 'yesterday'" in m for m in _literal_errors(bad_date))
+    assert any(
+        "JSONObject must be a JSON object, got list" in m for m in _literal_errors(good, "[1]")
+    )
+
+
+def _variable_errors(variables: dict[str, Any]) -> list[str]:
+    document = parse("mutation m($p: JSONObject, $d: DateTimeISO!) { __typename }")
+    operation = document.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    coerced = get_variable_values(get_schema(), operation.variable_definitions, variables)
+    return [e.message for e in coerced] if isinstance(coerced, list) else []
+
+
+def test_scalar_variables_are_checked() -> None:
+    assert _variable_errors({"p": {"a": [1]}, "d": "2026-11-22T02:09:29.494Z"}) == []
+    assert any(
+        "JSONObject must be a JSON object, got str" in m
+        for m in _variable_errors({"p": "x", "d": "2026-11-22T02:09:29.494Z"})
+    )
+    assert any(
+        "DateTimeISO must be an ISO 8601 date-time string" in m for m in _variable_errors({"d": 5})
+    )
 
 
 # -- over HTTP -------------------------------------------------------------------------------

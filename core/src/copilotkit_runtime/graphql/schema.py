@@ -39,6 +39,7 @@ from graphql.language import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
+from strawberry.types.scalar import ScalarDefinition
 
 from ..errors import AgentNotFoundError
 from ..threads import owner_of
@@ -101,13 +102,21 @@ def _identity(value: Any) -> Any:
     return value
 
 
-SCALARS = {
+def _datetime_literal(node: ValueNode, _variables: Any = None) -> str:
+    return _parse_datetime(_literal_to_python(node))
+
+
+def _json_object_literal(node: ValueNode, _variables: Any = None) -> dict[str, Any]:
+    return _parse_json_object(_literal_to_python(node))
+
+
+SCALARS: dict[object, ScalarDefinition] = {
     DateTimeISO: strawberry.scalar(
         name="DateTimeISO",
         description="An ISO 8601 date-time string in UTC, such as 2007-12-03T10:15:30.000Z.",
         serialize=_serialize_datetime,
         parse_value=_parse_datetime,
-        parse_literal=lambda node, _variables=None: _parse_datetime(_literal_to_python(node)),
+        parse_literal=_datetime_literal,
     ),
     JSON: strawberry.scalar(
         name="JSON",
@@ -123,7 +132,7 @@ SCALARS = {
         specified_by_url=ECMA_404,
         serialize=_parse_json_object,
         parse_value=_parse_json_object,
-        parse_literal=lambda node, _variables=None: _parse_json_object(_literal_to_python(node)),
+        parse_literal=_json_object_literal,
     ),
 }
 
@@ -626,32 +635,29 @@ def schema_sdl() -> str:
     return get_strawberry_schema().as_str()
 
 
-def _bind_scalar(
-    schema: GraphQLSchema, name: str, output: Any, input_value: Any, input_literal: Any
-) -> None:
-    # graphql-core 3.3 reads the coerce_* functions (strawberry sets the legacy names): keep both
-    # in step, so that variables and literals are checked by the same functions.
-    scalar = schema.type_map[name]
-    assert isinstance(scalar, GraphQLScalarType)
-    scalar.serialize = scalar.coerce_output_value = output  # type: ignore[method-assign]
-    scalar.parse_value = scalar.coerce_input_value = input_value  # type: ignore[method-assign]
-    scalar.coerce_input_literal = input_literal
-    scalar.parse_literal = lambda node, variables=None: input_literal(node)  # type: ignore[method-assign]
-
-
 def _bind_scalars(schema: GraphQLSchema) -> None:
-    _bind_scalar(
-        schema,
-        "DateTimeISO",
-        _serialize_datetime,
-        _parse_datetime,
-        lambda node: _parse_datetime(_literal_to_python(node)),
-    )
-    _bind_scalar(schema, "JSON", _identity, _identity, _literal_to_python)
-    _bind_scalar(
-        schema,
-        "JSONObject",
-        _parse_json_object,
-        _parse_json_object,
-        lambda node: _parse_json_object(_literal_to_python(node)),
-    )
+    """graphql-core 3.3 reads the ``coerce_*`` functions, strawberry sets the legacy names: set
+    both from the definitions above, so that variables and literals are checked alike."""
+    for definition in SCALARS.values():
+        scalar = schema.type_map[definition.name]
+        assert isinstance(scalar, GraphQLScalarType)
+        literal = definition.parse_literal
+        assert definition.parse_value is not None and literal is not None
+        functions = {
+            "serialize": definition.serialize,
+            "coerce_output_value": definition.serialize,
+            "parse_value": definition.parse_value,
+            "coerce_input_value": definition.parse_value,
+            "coerce_input_literal": _literal_reader(literal),
+            "parse_literal": _literal_reader(literal),
+        }
+        for attribute, function in functions.items():
+            setattr(scalar, attribute, function)
+
+
+def _literal_reader(parse_literal: Any) -> Any:
+    # Literals reach a scalar with variables already substituted: the node alone is enough.
+    def read(node: ValueNode, *_: Any) -> Any:
+        return parse_literal(node)
+
+    return read
