@@ -4,7 +4,9 @@
 #      e2e tests);
 #   2. the CrewAI provider in its own environment (it pins its own dependency versions).
 # The LangGraph Platform provider's tests (part of 1.) need a real LangGraph dev server, which
-# gets its own environment first (plugins/copilotkit-provider-langgraph-platform/scripts/test.sh).
+# gets its own environment first (plugins/copilotkit-provider-langgraph-platform/scripts/test.sh);
+# so does the CopilotKit SDK endpoint serving CrewAI flows that copilotkit-remote's tests start
+# (plugins/copilotkit-remote/scripts/test.sh).
 # Usage: ./scripts/test.sh [pytest args for the workspace run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +69,12 @@ PLATFORM_SCRIPT=plugins/copilotkit-provider-langgraph-platform/scripts/test.sh
 if [ -x "$PLATFORM_SCRIPT" ] && [ -z "${SKIP_LANGGRAPH_PLATFORM:-}" ]; then
   log "setting up the LangGraph dev server for the LangGraph Platform provider tests (own environment)"
   "$PLATFORM_SCRIPT" --setup-only
+fi
+
+REMOTE_SCRIPT=plugins/copilotkit-remote/scripts/test.sh
+if [ -x "$REMOTE_SCRIPT" ] && [ -z "${SKIP_CREWAI:-}" ]; then
+  log "setting up the CopilotKit SDK (CrewAI) endpoint for the copilotkit-remote tests (own environment)"
+  "$REMOTE_SCRIPT" --setup-only
 fi
 
 log "running the workspace tests"

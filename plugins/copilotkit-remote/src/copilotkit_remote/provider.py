@@ -4,7 +4,8 @@ calls it (``copilotKitEndpoint``):
 
 * ``POST {url}/info`` ``{properties, frontendUrl}`` → ``{agents, actions, sdkVersion}``: read
   once when the runtime is built (so the agents are known to ``/info`` and GraphQL);
-* ``POST {url}/agents/execute`` → JSON lines of LangGraph events (:mod:`.translate`);
+* ``POST {url}/agents/execute`` → JSON lines of LangGraph events for LangGraph agents
+  (:mod:`.translate`), of the SDK's runtime events for CrewAI agents (:mod:`.runtime_events`);
 * ``POST {url}/agents/state`` → the thread as the remote's checkpointer has it;
 * ``POST {url}/actions/execute`` ``{name, arguments}`` → ``{result}``: the remote's actions,
   offered to the runtime's LLM agents as backend actions.
@@ -33,6 +34,7 @@ from copilotkit_runtime import (
     ThreadSnapshot,
 )
 
+from .runtime_events import HIDDEN_FLOW_STATE_KEYS, RUNTIME_EVENT_TYPES, RuntimeEventTranslator
 from .translate import HIDDEN_STATE_KEYS, RemoteEventTranslator
 from .wire import copilotkit_messages, frontend_actions, meta_events, parameters_schema
 
@@ -124,6 +126,14 @@ class RemoteEndpointProvider(AgentProvider):
                           capabilities={"remote": self.options.url, "type": a.get("type")})
                 for a in self.remote_agents]
 
+    def agent_type(self, agent: str) -> str | None:
+        """What ``/info`` says the agent is: ``langgraph``, ``crewai`` (None if not known)."""
+        for entry in self.remote_agents:
+            if entry.get("name") == agent:
+                kind = entry.get("type")
+                return kind if isinstance(kind, str) else None
+        return None
+
     def _action(self, spec: dict[str, Any]) -> Action:
         name = spec["name"]
 
@@ -182,7 +192,7 @@ class RemoteEndpointProvider(AgentProvider):
 
     async def run(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
         agent = request.agent
-        translator = RemoteEventTranslator()
+        translator: RemoteEventTranslator | RuntimeEventTranslator | None = None
         try:
             async with self.client.stream("POST", f"{self.options.url}/agents/execute",
                                           json=self.execute_body(request),
@@ -199,6 +209,12 @@ class RemoteEndpointProvider(AgentProvider):
                         raise self._fail(agent, f"sent a line that is not JSON: {line[:200]}") from None
                     if not isinstance(event, dict):
                         raise self._fail(agent, f"sent a line that is not an event: {line[:200]}")
+                    if translator is None:
+                        # LangGraph agents stream LangGraph events ({"event": ...}), CrewAI
+                        # agents the SDK's runtime events ({"type": "TextMessageStart", ...}).
+                        translator = (RuntimeEventTranslator()
+                                      if event.get("type") in RUNTIME_EVENT_TYPES
+                                      else RemoteEventTranslator())
                     for out in translator.feed(event):
                         yield out
         except httpx.TimeoutException as exc:
@@ -208,7 +224,7 @@ class RemoteEndpointProvider(AgentProvider):
             raise self._fail(agent, f"could not be reached: {exc}") from exc
         except httpx.HTTPError as exc:
             raise self._fail(agent, f"broke the connection mid-run: {type(exc).__name__}: {exc}") from exc
-        for out in translator.close():
+        for out in translator.close() if translator is not None else ():
             yield out
 
     async def load_thread(self, agent: str, thread_id: str) -> ThreadSnapshot | None:
@@ -225,6 +241,7 @@ class RemoteEndpointProvider(AgentProvider):
             return None  # the runtime's own store answers
         raw = body.get("state")
         state: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        hidden = HIDDEN_FLOW_STATE_KEYS if self.agent_type(agent) == "crewai" else HIDDEN_STATE_KEYS
         messages = body.get("messages")
         if isinstance(messages, str):
             try:
@@ -232,5 +249,6 @@ class RemoteEndpointProvider(AgentProvider):
             except ValueError:
                 messages = []
         return ThreadSnapshot(thread_id=thread_id, agent=agent, exists=True,
-                              state={k: v for k, v in state.items() if k not in HIDDEN_STATE_KEYS},
+                              state={k: v for k, v in state.items()
+                                     if k not in hidden},
                               messages=[m for m in messages or [] if isinstance(m, dict)])
