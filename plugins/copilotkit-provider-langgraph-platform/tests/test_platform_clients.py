@@ -332,3 +332,28 @@ def test_v1_client_going_away_cancels_the_run(served: ServedRuntime, platform: D
         if client.poll() is None:
             client.kill()
     assert not any("w399" in json.dumps(m) for m in deployment_messages(platform, thread))
+
+
+def test_v1_client_regenerate_forks_the_deployment_thread(
+    served: ServedRuntime, platform: DevServer
+) -> None:
+    chat = Frontend(served, "assistant")
+    assert gql_texts(chat.send("count")) == ["The counter is 1"]
+    assert gql_texts(chat.send("count")) == ["The counter is 2"]
+    # react-core 1.10.6's "regenerate": the history up to the last user message, sent again.
+    # The client echoes the state it last saw (counter 2); the run starts from the checkpoint
+    # before the message (counter 1) and counts to 2 again.
+    chat.messages.pop()
+    again = chat.send()
+    assert gql_texts(again) == ["The counter is 2"]
+    held = deployment_messages(platform, chat.thread_id)
+    assert [(m["type"], m["content"]) for m in held] == [
+        ("human", "count"),
+        ("ai", "The counter is 1"),
+        ("human", "count"),
+        ("ai", "The counter is 2"),
+    ]
+    assert (
+        platform.get(f"/threads/{platform_thread_id(chat.thread_id)}/state")["values"]["counter"]
+        == 2
+    )

@@ -187,3 +187,68 @@ def test_options_are_checked_when_the_runtime_is_built() -> None:
                 }
             }
         )
+
+
+def messages_of(events: list[Any]) -> list[tuple[str, str]]:
+    [snapshot] = [e for e in events if e.type.value == "MESSAGES_SNAPSHOT"]
+    return [(m.role, m.content) for m in snapshot.messages]
+
+
+def state_of(events: list[Any]) -> dict[str, Any]:
+    return [e.snapshot for e in events if e.type.value == "STATE_SNAPSHOT"][-1]
+
+
+async def test_regenerate_and_edit_fork_the_platform_thread_at_the_right_checkpoint(
+    platform: DevServer,
+) -> None:
+    from ag_ui.core import AssistantMessage, UserMessage
+
+    runtime = make_runtime(agent(platform, api_key=platform.api_key))
+    thread = str(uuid.uuid4())
+    first = UserMessage(id=str(uuid.uuid4()), content="count")
+    second = UserMessage(id=str(uuid.uuid4()), content="count")
+    async with runtime.lifespan():
+
+        async def turn(messages: list[Any]) -> list[Any]:
+            request = run_request("assistant", thread_id=thread, messages=messages)
+            return await collect_events(runtime.engine.stream(request))
+
+        one = await turn([first])
+        answer = AssistantMessage(id=_assistant_id(one), content=last_assistant(one))
+        two = await turn([first, answer, second])
+        assert messages_of(two)[-1] == ("assistant", "The counter is 2")
+        assert state_of(two)["counter"] == 2
+        held = len(platform.get(f"/threads/{platform_thread_id(thread)}/history?limit=100"))
+
+        # Regenerate (react-core 1.10.6): the history up to the user message to answer again.
+        # The run starts from the checkpoint before `second` appeared (counter 1), so it counts
+        # to 2 again, and the thread holds one answer to it, not two.
+        again = await turn([first, answer, second])
+        assert messages_of(again) == [
+            ("user", "count"),
+            ("assistant", "The counter is 1"),
+            ("user", "count"),
+            ("assistant", "The counter is 2"),
+        ]
+        assert state_of(again)["counter"] == 2
+        assert _assistant_id(again) != _assistant_id(two)
+        state = platform.get(f"/threads/{platform_thread_id(thread)}/state")
+        assert [m["content"] for m in state["values"]["messages"]][-1] == "The counter is 2"
+        assert len(state["values"]["messages"]) == 4
+        # A fork: the old branch stays in the history, the new one starts from its parent.
+        assert len(platform.get(f"/threads/{platform_thread_id(thread)}/history?limit=100")) > held
+
+        # Edit (react-core >= 1.50): the first user message, same id, other text: answered as
+        # edited from before it; what followed it is gone from the thread.
+        edited = UserMessage(id=first.id, content="hello again")
+        events = await turn([edited])
+        assert messages_of(events) == [
+            ("user", "hello again"),
+            ("assistant", "Hello from the platform: hello again"),
+        ]
+        assert "counter" not in state_of(events)
+
+
+def _assistant_id(events: list[Any]) -> str:
+    [snapshot] = [e for e in events if e.type.value == "MESSAGES_SNAPSHOT"]
+    return [m.id for m in snapshot.messages if m.role == "assistant"][-1]

@@ -7,7 +7,11 @@ Per run:
 1. The runtime's thread is the deployment's thread :func:`platform_thread_id` (the same id
    when it is a UUID, else a UUID derived from it). Its state is read
    (``GET /threads/{id}/state``; a thread the deployment has not seen yet is empty).
-2. How the graph goes on: **resume** (the request answers a pending interrupt:
+2. How the graph goes on: **regenerate** (the client edited a user message the thread holds,
+   or sent fewer messages than the thread holds, ending with a user message that has replies
+   after it: the run forks the thread at the checkpoint before that message first appeared,
+   found with ``GET /threads/{id}/history``, and answers it again from there, as the
+   ``langgraph`` provider does for local graphs), **resume** (the request answers a pending interrupt:
    ``Command(resume=...)``), **resume with messages** (a ``copilotkit_interrupt`` is pending and
    the user wrote something new), **replay** (an interrupt is pending and nothing answers it:
    it is shown again, no run), else **start**: the client's changed state keys, the messages
@@ -72,6 +76,8 @@ COPILOTKIT_INTERRUPT_VALUE = "__copilotkit_interrupt_value__"
 COPILOTKIT_INTERRUPT_MESSAGES = "__copilotkit_messages__"
 #: Namespace of the deployment thread ids made for runtime thread ids that are not UUIDs.
 THREAD_NAMESPACE = uuid.UUID("6f1d7c2e-8a43-4b0e-9c55-0c7f3d8e2a91")
+#: checkpoints read per ``/threads/{id}/history`` call when looking for a regenerate's fork point
+HISTORY_PAGE = 50
 
 
 class PlatformError(CopilotKitRuntimeError):
@@ -131,10 +137,13 @@ class _Graph:
 
 @dataclass
 class _Plan:
-    mode: str  # start | resume | replay
+    mode: str  # start | regenerate | resume | replay
     input: Any = None
     command: dict[str, Any] | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    #: regenerate: the user message to answer again; the run starts from ``checkpoint_id``
+    message_id: str | None = None
+    checkpoint_id: str | None = None
 
 
 _NO_ANSWER = object()
@@ -373,6 +382,8 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
             for out in translator.resume_at(node, graph.public_state(values)):
                 yield out
         exited = False
+        if plan.mode == "regenerate":
+            await self._fork_point(thread, headers, plan)
         if plan.mode != "replay":
             async for out in self._stream(graph, request, thread, headers, plan, translator):
                 yield out
@@ -397,6 +408,7 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
             command=plan.command,
             stream_mode=["events", "values"],
             config=self.run_config(request),
+            checkpoint_id=plan.checkpoint_id,
             metadata={"copilotkit_run_id": request.run_id},
             on_disconnect="cancel",
             multitask_strategy=self.options.multitask_strategy,
@@ -485,6 +497,15 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
             graph_input["messages"] = new_messages
 
         pending = _interrupts(before)
+        if not pending and graph.has_messages:
+            again = _regenerated(incoming, values.get("messages") or [])
+            if again is not None:
+                return _Plan(
+                    "regenerate",
+                    input={**graph_input, "messages": [again.model_dump()]},
+                    state=state,
+                    message_id=again.id,
+                )
         if pending:
             answer = _resume_value(request, pending)
             if answer is not _NO_ANSWER:
@@ -494,6 +515,47 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
                     return _Plan("resume", command={"resume": new_messages})
                 return _Plan("replay")  # nothing answers it: show it again
         return _Plan("start", input=graph_input, state=state)
+
+    async def _fork_point(self, thread: str, headers: dict[str, str], plan: _Plan) -> None:
+        """Regenerate: the checkpoint before ``plan.message_id`` first appeared in the thread,
+        where the run starts again (a new branch of the thread's history; the old one stays in
+        the history). The history is read newest first, a page at a time, until the message is
+        gone. When the message is not in the history, it is answered on top of the thread as
+        it is (no fork, no new messages)."""
+        seen = False
+        before: Any = None
+        while True:
+            page = await self._call(
+                "read the thread's history",
+                self.client.threads.get_history(
+                    thread, limit=HISTORY_PAGE, before=before, headers=headers or None
+                ),
+            )
+            for snapshot in page:
+                held = {
+                    m.get("id")
+                    for m in _values(snapshot).get("messages") or []
+                    if isinstance(m, dict)
+                }
+                if plan.message_id in held:
+                    seen = True
+                elif seen:
+                    plan.checkpoint_id = (snapshot.get("checkpoint") or {}).get("checkpoint_id")
+                    if plan.checkpoint_id:
+                        log.info(
+                            "%s: regenerating from checkpoint %s of thread %s",
+                            self.where,
+                            plan.checkpoint_id,
+                            thread,
+                        )
+                        return
+            if len(page) < HISTORY_PAGE:
+                break
+            before = page[-1].get("checkpoint")
+        if seen:  # it was there from the first checkpoint on: fork before everything
+            log.info("%s: no checkpoint before the regenerated message", self.where)
+        plan.input = {**plan.state, "messages": []}
+        plan.checkpoint_id = None
 
     def _finish(
         self, graph: _Graph, request: RunRequest, state: dict[str, Any] | None, *, exited: bool
@@ -547,6 +609,29 @@ class PlatformProvider(AgentProvider[PlatformOptions]):
             RunFinishedEvent(thread_id=request.thread_id, run_id=request.run_id, outcome=outcome)
         )
         return out
+
+
+def _regenerated(incoming: list[Any], held: list[Any]) -> Any:
+    """The user message (LangChain) to answer again, when the request asks for that:
+
+    * the client edited a user message the thread holds (same id, other text): answer it as
+      edited, forking before it (what ag-ui-langgraph does; react-core >= 1.50 edits);
+    * the client sent fewer messages than the thread holds and its last one is a user message
+      the thread holds with replies after it: "regenerate" (the SDK's heuristic; react-core
+      1.10.6 sends the history up to the message to answer again)."""
+    by_id = {m.get("id"): (i, m) for i, m in enumerate(held) if isinstance(m, dict) and m.get("id")}
+    for message in incoming:
+        if (
+            message.type == "human"
+            and message.id in by_id
+            and by_id[message.id][1].get("content") != message.content
+        ):
+            return message
+    if incoming and len(incoming) < len(held):
+        last = incoming[-1]
+        if last.type == "human" and last.id in by_id and by_id[last.id][0] < len(held) - 1:
+            return last
+    return None
 
 
 def _event(data: dict[str, Any]) -> dict[str, Any]:
