@@ -84,11 +84,49 @@ def _llm_counts(tokens: int) -> dict[bytes, int]:
     return counts
 
 
+#: the v2 (AG-UI) modes: ``POST {base}/agent/bench/run`` and the single-route envelope
+V2_MODES = ("v2", "v2-single")
+V2_HEADERS = [
+    # what @ag-ui/client's HttpAgent (under @copilotkit/core 1.75) sends with undici fetch
+    ("connection", "keep-alive"),
+    ("content-type", "application/json"),
+    ("accept", "text/event-stream"),
+    ("accept-language", "*"),
+    ("sec-fetch-mode", "cors"),
+    ("user-agent", "node"),
+    ("accept-encoding", "gzip, deflate"),
+]
+_V2_FIRST_TEXT = b"Bench reply."
+V2_USER_TEXT = "Hello from the harness"
+
+
+def v2_body(agent: str, user_text: str, single: bool) -> str:
+    """A RunAgentInput as the v2 client sends it (``threadId`` a placeholder uuid)."""
+    run_input = {"threadId": "00000000-0000-4000-8000-000000000000",
+                 "runId": "11111111-1111-4111-8111-111111111111", "state": {},
+                 "messages": [{"id": "22222222-2222-4222-8222-222222222222", "role": "user",
+                               "content": user_text}],
+                 "tools": [], "context": [], "forwardedProps": {}}
+    if single:
+        return json.dumps({"method": "agent/run", "params": {"agentId": agent},
+                           "body": run_input}, separators=(",", ":"))
+    return json.dumps(run_input, separators=(",", ":"))
+
+
 class RequestFactory:
     """Request bytes: the captured body with a fresh threadId (same length, so the same size)."""
 
     def __init__(self, host: str, port: int, *, mode: str = "chat", agent: str = "bench",
                  user_text: str | None = None) -> None:
+        #: bytes that mark the first text chunk in a response
+        self.marker = _V2_FIRST_TEXT if mode in V2_MODES else _FIRST_TEXT
+        self._run_placeholder = b"11111111-1111-4111-8111-111111111111" if mode in V2_MODES else b""
+        if mode in V2_MODES:
+            body = v2_body(agent, user_text or V2_USER_TEXT, mode == "v2-single")
+            path = PATH if mode == "v2-single" else f"{PATH}/agent/{agent}/run"
+            self._init(host, port, path, V2_HEADERS, body,
+                       "00000000-0000-4000-8000-000000000000")
+            return
         name = "agent-request.json" if mode == "agent" else "chat-request.json"  # llm: chat
         body = (FIXTURES / name).read_text(encoding="utf-8")
         data = json.loads(body)
@@ -99,18 +137,25 @@ class RequestFactory:
         if user_text is not None:
             old_text = data["variables"]["data"]["messages"][-1]["textMessage"]["content"]
             body = body.replace(json.dumps(old_text), json.dumps(user_text))
+        self._init(host, port, PATH, CLIENT_HEADERS, body, thread_id)
+
+    def _init(self, host: str, port: int, path: str, headers: list[tuple[str, str]], body: str,
+              thread_id: str) -> None:
         before, sep, after = body.partition(thread_id)
         assert sep and thread_id not in after, "threadId must occur once in the fixture"
         self._before = before.encode()
         self._after = after.encode()
         length = len(self._before) + 36 + len(self._after)
-        lines = [f"POST {PATH} HTTP/1.1", f"host: {host}:{port}"]
-        lines += [f"{k}: {v}" for k, v in CLIENT_HEADERS]
+        lines = [f"POST {path} HTTP/1.1", f"host: {host}:{port}"]
+        lines += [f"{k}: {v}" for k, v in headers]
         lines.append(f"content-length: {length}")
         self._head = ("\r\n".join(lines) + "\r\n\r\n").encode()
 
     def make(self) -> bytes:
-        return b"".join((self._head, self._before, str(uuid.uuid4()).encode(), self._after))
+        after = self._after
+        if self._run_placeholder:  # v2: a fresh runId too (the same length)
+            after = after.replace(self._run_placeholder, str(uuid.uuid4()).encode(), 1)
+        return b"".join((self._head, self._before, str(uuid.uuid4()).encode(), after))
 
 
 @dataclass
@@ -131,6 +176,7 @@ class _Conn(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        self.marker = _FIRST_TEXT
         self._waiter: asyncio.Future[None] | None = None
         self._reset()
 
@@ -160,7 +206,7 @@ class _Conn(asyncio.Protocol):
             self.t_first = now
         self.buf.append(data)
         self.nbytes += len(data)
-        if not self.t_text and _FIRST_TEXT in (self.tail[-16:] + data):
+        if not self.t_text and self.marker in (self.tail[-16:] + data):
             self.t_text = now
         if self.head is None:
             joined = b"".join(self.buf)
@@ -184,9 +230,11 @@ class _Conn(asyncio.Protocol):
             self.done = True
             self._waiter.set_result(None)
 
-    async def request(self, raw: bytes, timeout: float) -> Response:  # noqa: ASYNC109
+    async def request(self, raw: bytes, timeout: float,  # noqa: ASYNC109
+                      marker: bytes = _FIRST_TEXT) -> Response:
         assert self.transport is not None
         self._reset()
+        self.marker = marker
         loop = asyncio.get_running_loop()
         self._waiter = loop.create_future()
         t0 = time.perf_counter()
@@ -229,6 +277,8 @@ def quick_check(resp: Response, tokens: int, mode: str = "chat") -> str | None:
     if resp.status != 200:
         return f"HTTP {resp.status}: {resp.body[:200]!r}"
     body = resp.body
+    if mode in V2_MODES:
+        return v2_quick_check(body, tokens)
     if not body.endswith(b"-----\r\n") and not body.rstrip().endswith(b"-----"):
         return f"no closing delimiter: ...{body[-120:]!r}"
     last = body[body.rfind(b"\r\n---\r\n", 0, len(body) - 8):]
@@ -256,8 +306,57 @@ def parse_multipart(body: bytes) -> list[dict[str, Any]]:
     return payloads
 
 
+def v2_quick_check(body: bytes, tokens: int) -> str | None:
+    """An SSE reply: RUN_STARTED first, RUN_FINISHED last, every chunk there once."""
+    if not body.startswith(b'data: {"type":"RUN_STARTED"'):
+        return f"does not start with RUN_STARTED: {body[:120]!r}"
+    last = body[body.rfind(b"data: ", 0, len(body) - 2):]
+    if not last.startswith(b'data: {"type":"RUN_FINISHED"') or not body.endswith(b"\n\n"):
+        return f"does not end with RUN_FINISHED: ...{body[-160:]!r}"
+    if body.count(b'"TEXT_MESSAGE_CONTENT"') != tokens or body.count(b'" token') != tokens - 1:
+        return f"expected {tokens} text chunks, found {body.count(b'TEXT_MESSAGE_CONTENT')}"
+    return None
+
+
+def parse_sse(body: bytes) -> list[dict[str, Any]]:
+    """The events of an SSE body, split the way the AG-UI client splits it."""
+    events = []
+    for frame in body.decode().split("\n\n"):
+        data = "\n".join(line[5:].lstrip(" ") for line in frame.split("\n")
+                         if line.startswith("data:"))
+        if data:
+            events.append(json.loads(data))
+    return events
+
+
+def v2_full_check(body: bytes, tokens: int) -> str | None:
+    """Parse every event; check the order and the reassembled text."""
+    try:
+        events = parse_sse(body)
+    except ValueError as exc:
+        return f"an event is not JSON: {exc}"
+    kinds = [e.get("type") for e in events]
+    if kinds[:2] != ["RUN_STARTED", "TEXT_MESSAGE_START"] or kinds[-2:] != ["TEXT_MESSAGE_END",
+                                                                          "RUN_FINISHED"]:
+        return f"unexpected event order: {kinds[:3]} ... {kinds[-3:]}"
+    content = [e for e in events if e.get("type") == "TEXT_MESSAGE_CONTENT"]
+    if len(content) != tokens or len(events) != tokens + 4:
+        return f"expected {tokens} content events, got {len(content)} of {len(events)}"
+    ids = {e.get("messageId") for e in events[1:-1]}
+    if len(ids) != 1 or None in ids:
+        return f"events of more than one message: {ids}"
+    started, finished = events[0], events[-1]
+    if started.get("threadId") != finished.get("threadId") or not started.get("threadId"):
+        return "RUN_STARTED and RUN_FINISHED name different threads"
+    if "".join(e["delta"] for e in content) != expected_text(tokens):
+        return "the reassembled text differs from the expected reply"
+    return None
+
+
 def full_check(resp: Response, tokens: int, mode: str = "chat") -> str | None:
     """Parse every part, merge as urql does, and compare with the expected reply."""
+    if mode in V2_MODES:
+        return v2_full_check(resp.body, tokens)
     try:
         payloads = parse_multipart(resp.body)
     except ValueError as exc:
@@ -430,7 +529,7 @@ async def run_phase(cfg: PhaseConfig, *, on_progress: Callable[[int], None] | No
                 except OSError as exc:
                     failures.append(f"connect: {exc}")
                     continue
-            resp = await conn.request(factory.make(), cfg.timeout)
+            resp = await conn.request(factory.make(), cfg.timeout, factory.marker)
             problem = resp.error or quick_check(resp, cfg.tokens, cfg.mode)
             if problem is None and (n < cfg.full_checks or n % 50 == 0):
                 problem = full_check(resp, cfg.tokens, cfg.mode)
@@ -551,7 +650,7 @@ async def run_scale(host: str, port: int, streams: int, *, tokens: int, server_p
                 _, conn = await loop.create_connection(Holder, host, port)
             except OSError as exc:
                 return Response(error=f"connect: {exc}")
-        return await conn.request(factory.make(), timeout)
+        return await conn.request(factory.make(), timeout, factory.marker)
 
     tasks = [loop.create_task(one()) for _ in range(streams)]
     everything: asyncio.Future[list[Response]] = asyncio.gather(*tasks)

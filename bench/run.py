@@ -57,6 +57,14 @@ sys.path.insert(0, str(BENCH))
 import loadclient  # noqa: E402
 
 TS_DIR = BENCH / "ts"
+TS_V2_DIR = BENCH / "ts-v2"
+#: the run's mode (set by main): chat, agent, llm (v1 GraphQL) or v2, v2-single (AG-UI)
+MODE = "chat"
+V2_MODES = loadclient.V2_MODES
+
+
+def ts_dir() -> Path:
+    return TS_V2_DIR if MODE in V2_MODES else TS_DIR
 RESULTS = BENCH / "results"
 
 
@@ -88,7 +96,13 @@ class Side:
             env.update(PORT=str(port), HOST="127.0.0.1", TOKENS=str(tokens),
                        STATE_EVERY=str(state_every), COPILOTKIT_TELEMETRY_DISABLED="true",
                        DO_NOT_TRACK="1", LLM_BASE_URL=llm_url or "")
+            if MODE in V2_MODES:
+                return ["node", str(TS_V2_DIR / "bench_server.mjs")], env
             return ["node", str(TS_DIR / "server.mjs")], env
+        if self.name.startswith("floor"):
+            encode = "json" if self.name == "floor-json" else "parts"
+            return [sys.executable, str(BENCH / "floor_server.py"), "--port", str(port),
+                    "--tokens", str(tokens), "--encode", encode], env
         if self.src:
             core = str(Path(self.src).resolve() / "core" / "src")
             env["PYTHONPATH"] = os.pathsep.join(p for p in (core, env.get("PYTHONPATH")) if p)
@@ -105,15 +119,24 @@ SIDES = {
     "py-untuned": Side("py-untuned", "ours (GC defaults)", ("--no-tune-gc",)),
     # experiment, --mode llm only: the openai client on bench/lean_transport.py
     "py-fast-lean": Side("py-fast-lean", "ours, lean HTTP client (experiment)", ("--lean-http",)),
+    # --mode v2 / v2-single: a bare ASGI app writing the same bytes (bench/floor_server.py)
+    "floor": Side("floor", "floor (precomputed parts)"),
+    "floor-json": Side("floor-json", "floor (JSON per part)"),
     "ts": Side("ts", "TypeScript 1.10.6"),
 }
+
+
+def side_label(name: str) -> str:
+    if name == "ts" and MODE in V2_MODES:
+        return "TypeScript 1.75"
+    return SIDES[name].label
 
 
 PY_EXTRA: list[str] = []
 
 
 def gc_info(side: Side, port: int) -> dict[str, Any] | None:
-    if side.name == "ts":
+    if side.name == "ts" or side.name.startswith("floor"):
         return None
     return get_json(f"http://127.0.0.1:{port}/bench/info?gc_stats=true", timeout=30)["gc"]
 
@@ -197,9 +220,10 @@ def ensure_ts() -> str | None:
     """Why the TypeScript side cannot run, or None (runs ``npm ci`` if needed)."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         return "node/npm not found"
-    if not (TS_DIR / "node_modules" / "@copilotkit" / "runtime").is_dir():
-        print("installing bench/ts (npm ci) ...", file=sys.stderr, flush=True)
-        done = subprocess.run(["npm", "ci", "--prefix", str(TS_DIR), "--no-audit", "--no-fund",
+    where = ts_dir()
+    if not (where / "node_modules" / "@copilotkit" / "runtime").is_dir():
+        print(f"installing bench/{where.name} (npm ci) ...", file=sys.stderr, flush=True)
+        done = subprocess.run(["npm", "ci", "--prefix", str(where), "--no-audit", "--no-fund",
                                "--loglevel=error"], capture_output=True, text=True)
         if done.returncode != 0:
             return f"npm ci failed: {done.stderr[-500:]}"
@@ -275,7 +299,10 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
                   file=sys.stderr, flush=True)
     shutil.rmtree(logdir, ignore_errors=True)
     return {
-        "benchmark": "copilotkit-runtime vs @copilotkit/runtime 1.10.6 (GraphQL generateCopilotResponse)",
+        "benchmark": ("copilotkit-runtime vs @copilotkit/runtime 1.75 (AG-UI POST {base}/agent/"
+                      f"bench/run, {'single-route envelope' if MODE == 'v2-single' else 'multi-route'})"
+                      if MODE in V2_MODES else
+                      "copilotkit-runtime vs @copilotkit/runtime 1.10.6 (GraphQL generateCopilotResponse)"),
         "startedAt": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
         "durationSeconds": round(time.time() - started, 1),
         "settings": {"rounds": args.rounds, "concurrency": args.concurrency,
@@ -356,13 +383,14 @@ def table(result: dict[str, Any]) -> str:
     load = summary["load"]
     sides = [s for s in result["settings"]["sides"] if s in load]
     ours = [s for s in sides if s != "ts"]
+    floor = "floor-json" if "floor-json" in load else None
     has_ts = "ts" in load
     lines = []
     head = ["c", "figure"]
     for s in ours:
-        head += [SIDES[s].label] + (["ratio"] if has_ts else [])
+        head += [side_label(s)] + (["ratio"] if has_ts else [])
     if has_ts:
-        head.append(SIDES["ts"].label)
+        head.append(side_label("ts"))
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join(" ---: " if i != 1 else " --- " for i in range(len(head))) + "|")
     levels = sorted({int(c) for s in sides for c in load[s]})
@@ -385,6 +413,24 @@ def table(result: dict[str, Any]) -> str:
         fails = {s: load[s].get(str(c), {}).get("failed") for s in sides}
         if any(fails.values()):
             lines.append(f"| {c} | FAILED requests | " + ", ".join(f"{s}: {n}" for s, n in fails.items()) + " |")
+    if floor:
+        # How far each side is from the JSON-per-part floor (1.00x = the floor itself).
+        lines.append("")
+        lines.append("Distance from the JSON-per-part floor (side / floor-json):")
+        lines.append("")
+        lines.append("| c | figure | " + " | ".join(side_label(s) for s in sides if s != floor) + " |")
+        lines.append("| ---: | --- |" + " ---: |" * (len(sides) - 1))
+        for c in levels:
+            for key, name in (("cpu", "server CPU ms/request"), ("rps", "requests/s"),
+                              ("ttfb99", "TTFB p99 ms")):
+                base = load[floor].get(str(c), {}).get(key)
+                row = [str(c), name]
+                for s in sides:
+                    if s == floor:
+                        continue
+                    v = load[s].get(str(c), {}).get(key)
+                    row.append(f"{v / base:.2f}x" if v is not None and base else "-")
+                lines.append("| " + " | ".join(row) + " |")
     scale = summary["scale"]
     if scale:
         lines.append("")
@@ -393,7 +439,7 @@ def table(result: dict[str, Any]) -> str:
         lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for s in sides:
             for n, e in scale.get(s, {}).items():
-                lines.append(f"| {SIDES[s].label} | {n} | {e['heldWithFirstChunk']} | "
+                lines.append(f"| {side_label(s)} | {n} | {e['heldWithFirstChunk']} | "
                              f"{e['completeAfterRelease']} | {e['failed']} | {fmt(e['rssAllHeldMB'])} | "
                              f"{fmt(e['memoryPerOpenStreamKB'])} | {fmt(e['secondsToOpenAll'])} | "
                              f"{fmt(e['secondsToFinishAll'])} |")
@@ -425,14 +471,26 @@ def machine_info() -> dict[str, Any]:
                                           text=True).stdout.strip()
     for pkg in ("@copilotkit/runtime", "graphql-yoga", "@graphql-yoga/plugin-defer-stream"):
         with contextlib.suppress(OSError, ValueError):
-            versions[pkg] = json.loads((TS_DIR / "node_modules" / pkg / "package.json").read_text())["version"]
+            versions[pkg] = json.loads((ts_dir() / "node_modules" / pkg / "package.json").read_text())["version"]
     return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "kernel": platform.release(),
             "clientLoop": CLIENT_LOOP, "versions": versions,
             "note": "client and servers share the machine; other tenants' CPU is recorded per phase"}
 
 
+def raise_fd_limit() -> None:
+    """Raise this process's open-file limit to the hard limit (the servers inherit it): the
+    scale test holds one socket per stream on each side."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY
+                                                        else 1 << 20, hard))
+
+
 def main(argv: list[str] | None = None) -> int:
-    global CLIENT_LOOP
+    global CLIENT_LOOP, MODE
     ints = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--smoke", action="store_true",
@@ -442,10 +500,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=2000, help="requests per phase")
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--tokens", type=int, default=200, help="text chunks per reply")
-    p.add_argument("--mode", choices=["chat", "agent", "llm"], default="chat",
+    p.add_argument("--mode", choices=["chat", "agent", "llm", *V2_MODES], default="chat",
                    help="chat: no agentSession (TS: service adapter); agent: agentSession 'bench'; "
                    "llm: no agentSession, an OpenAI agent (TS: OpenAIAdapter) on a fake OpenAI "
-                   "server")
+                   "server; v2: AG-UI POST {base}/agent/bench/run (TS: runtime 1.75, "
+                   "bench/ts-v2); v2-single: the same through the single-route envelope")
     p.add_argument("--state-every", type=int, default=0,
                    help="agent mode: a state snapshot every N chunks (0: none)")
     p.add_argument("--sides", default=None, help="comma list of py, py-fast, py-untuned, ts "
@@ -457,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
                    "(experiment knobs, e.g. '--gc-freeze --no-cors')")
     args = p.parse_args(argv)
     PY_EXTRA[:] = args.py_extra.split()
+    MODE = args.mode
+    raise_fd_limit()
     if args.smoke:
         args.rounds, args.concurrency, args.requests, args.warmup = 1, [1, 5], 20, 5
         if args.scale == [1000]:
@@ -466,11 +527,15 @@ def main(argv: list[str] | None = None) -> int:
         args.scale = []  # the fake LLM cannot hold a stream; the scale test is the chat mode's
     fast = have_uvloop()
     CLIENT_LOOP = ("uvloop" if fast else "asyncio") if args.client_loop == "auto" else args.client_loop
-    if args.sides is None:
+    if args.sides is None and args.mode in V2_MODES:
+        args.sides = (["py-fast"] if fast else ["py"]) + ["floor", "floor-json", "ts"]
+    elif args.sides is None:
         args.sides = ["py"] + (["py-fast"] if fast else []) + ["ts"]
     else:
         args.sides = [s for s in args.sides.split(",") if s]
     unknown = [s for s in args.sides if s not in SIDES]
+    if args.mode not in V2_MODES and any(s.startswith("floor") for s in args.sides):
+        p.error("the floor sides serve the v2 reply: use --mode v2 or v2-single")
     if unknown:
         p.error(f"unknown side(s): {', '.join(unknown)}")
     if "py-fast" in args.sides and not fast:
@@ -486,7 +551,8 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(result, indent=1) + "\n")
     text = table(result)
     if args.out is None and not args.smoke:
-        (RESULTS / ("latest-llm.md" if args.mode == "llm" else "latest.md")).write_text(
+        latest = {"llm": "latest-llm.md", "v2": "latest-v2.md", "v2-single": "latest-v2-single.md"}
+        (RESULTS / latest.get(args.mode, "latest.md")).write_text(
             f"Run {result['startedAt']} ({out.name}), {result['machine']['cpu']}, "
             f"{result['machine']['cores']} cores\n\n{text}\n")
     print(text)

@@ -58,7 +58,7 @@ fi
 
 # Node clients: the real @copilotkit npm packages, pinned by package-lock.json; the example
 # apps and playwright-core for the browser tests.
-for dir in tests/node tests/node-v2 bench/ts tests/browser examples/react-v1 examples/react-v2; do
+for dir in tests/node tests/node-v2 bench/ts bench/ts-v2 tests/browser examples/react-v1 examples/react-v2; do
   if [ -f "$dir/package-lock.json" ]; then
     log "installing npm packages in $dir"
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error

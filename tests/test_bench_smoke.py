@@ -60,3 +60,51 @@ def test_bench_llm_smoke_run_completes_and_writes_json(tmp_path: Path) -> None:
         assert phase["ok"] == phase["total"]
         assert phase["fakeLlm"]["cpuSeconds"] >= 0
     assert "fake LLM CPU ms/request" in done.stdout
+
+
+@pytest.mark.parametrize("mode", ["v2", "v2-single"])
+def test_bench_v2_smoke_run_completes_and_writes_json(tmp_path: Path, mode: str) -> None:
+    """The AG-UI path (--mode v2 / v2-single): ours, both floors and the TypeScript runtime
+    1.75 (when bench/ts-v2's packages are there), every SSE reply checked event by event on the
+    first 20 requests; the floor table is printed."""
+    out = tmp_path / f"smoke-{mode}.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--mode", mode,
+         "--sides", "py,floor,floor-json,ts", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["settings"]["mode"] == mode
+    assert {"py", "floor", "floor-json"} <= {p["side"] for p in result["phases"]}
+    for phase in result["phases"]:
+        assert phase["failed"] == 0, (phase["side"], phase["failureSamples"])
+        assert phase["ok"] == phase["total"]
+    for scale in result["scale"]:
+        assert scale["completeAfterRelease"] == scale["streams"], scale
+    assert "Distance from the JSON-per-part floor" in done.stdout
+
+
+def test_bench_v2_checks_refuse_a_broken_reply() -> None:
+    """The v2 checks fail on a reply with a chunk missing, out of order, or cut short."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import loadclient
+
+    def frame(event: dict[str, object]) -> bytes:
+        return b"data: " + json.dumps(event, separators=(",", ":")).encode() + b"\n\n"
+
+    ids = {"threadId": "t", "runId": "r"}
+    events = [{"type": "RUN_STARTED", **ids},
+              {"type": "TEXT_MESSAGE_START", "messageId": "m", "role": "assistant"}]
+    events += [{"type": "TEXT_MESSAGE_CONTENT", "messageId": "m",
+                "delta": loadclient.chunk_text(i)} for i in range(5)]
+    events += [{"type": "TEXT_MESSAGE_END", "messageId": "m"}, {"type": "RUN_FINISHED", **ids}]
+    good = b"".join(frame(e) for e in events)
+    assert loadclient.v2_quick_check(good, 5) is None
+    assert loadclient.v2_full_check(good, 5) is None
+    missing = b"".join(frame(e) for i, e in enumerate(events) if i != 3)
+    assert loadclient.v2_quick_check(missing, 5) is not None
+    swapped = list(events)
+    swapped[2], swapped[3] = swapped[3], swapped[2]
+    assert loadclient.v2_full_check(b"".join(frame(e) for e in swapped), 5) is not None
+    assert loadclient.v2_quick_check(good[: good.rfind(b"data: ")], 5) is not None
