@@ -23,11 +23,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ag_ui.core import BaseEvent, EventType, RunErrorEvent
+from ag_ui.core import BaseEvent, Context, EventType, RunErrorEvent
 
 from .errors import (
     AgentNotFoundError,
@@ -52,6 +52,10 @@ if TYPE_CHECKING:
     from .config import Settings
 
 log = logging.getLogger("copilotkit_runtime.engine")
+
+#: Something that adds context entries to each run at its start (an MCP server's resources):
+#: called with the run's request, it returns the entries for it (none when it has nothing).
+ContextSource = Callable[[RunRequest], Awaitable[Sequence[Context]]]
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,8 @@ class Engine:
         #: set once the server is shutting down: no new runs (see :meth:`drain`)
         self.draining = False
         self._drain_timer: asyncio.TimerHandle | None = None
+        #: added to each run's context at its start (:meth:`Runtime.add_context_source`)
+        self.context_sources: list[ContextSource] = []
         #: whether the store keeps thread info (owners); a store that does not has one owner
         self.keeps_owners = type(store).claim_thread is not StateStore.claim_thread
 
@@ -185,6 +191,22 @@ class Engine:
             if decision is not None:
                 raise GuardrailBlockedError(decision.reason, decision.guardrail or guardrail.name)
 
+    async def add_context(self, request: RunRequest) -> None:
+        """Add the context sources' entries to the request's context (after the client's
+        readables). A source that fails is logged and left out: the run goes on without it."""
+        if not self.context_sources:
+            return
+        extra: list[Context] = []
+        for source in self.context_sources:
+            try:
+                extra.extend(await source(request))
+            except Exception:
+                log.exception("a context source failed for a run of %s; the run goes on "
+                              "without its context", request.agent)
+        if extra:
+            request.input = request.input.model_copy(
+                update={"context": [*request.context, *extra]})
+
     async def start(self, request: RunRequest, *, detached: bool = False) -> Run:
         """Prepare a run. Raises before streaming for: unknown agent, too many messages
         (:class:`TooManyMessagesError`), guardrail, busy thread.
@@ -198,6 +220,7 @@ class Engine:
         if count > limit:
             raise TooManyMessagesError(count, limit)
         await self.check_input(request)
+        await self.add_context(request)
         info = await self._claim(request)
         lease = await self.store.acquire_run_lock(request.thread_id, request.run_id,
                                                   self.options.lock_ttl)
@@ -243,6 +266,7 @@ class Engine:
         if count > limit:
             raise TooManyMessagesError(count, limit)
         await self.check_input(request)
+        await self.add_context(request)
         return self._ephemeral(entry, request)
 
     async def _ephemeral(self, entry: AgentEntry, request: RunRequest

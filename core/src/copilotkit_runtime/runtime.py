@@ -175,6 +175,14 @@ class Runtime:
         for provider in self.providers.values():
             provider.offer_actions(actions, unavailable=tuple(unavailable))
 
+    def add_context_source(self, source: Any) -> None:
+        """For plugins' ``startup`` hooks: an async callable ``source(request)`` returning
+        AG-UI ``Context`` entries (description, value) that join each run's context at its
+        start, after the client's readables (an MCP server's resources). LLM agents put them in
+        the system prompt; LangGraph graphs get them in ``copilotkit.context``. A source that
+        raises is logged and left out of that run."""
+        self.engine.context_sources.append(source)
+
     def _check_actions(self) -> None:
         """Every action name an agent lists must exist (once discovery is over)."""
         for provider in self.providers.values():

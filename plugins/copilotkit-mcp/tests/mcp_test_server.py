@@ -4,7 +4,7 @@
 Tools: ``add(a, b)``, ``shout(text)``, ``whoami()`` (the env var MCP_TEST_USER), ``fail(reason)``
 (reports an error), ``die()`` (the server process exits at once).
 Resources: ``notes://today`` (text), ``notes://logo`` (binary), the template
-``notes://day/{day}``. Prompts: ``review(code, focus?)``, ``standup()``.
+``notes://day/{day}``, ``notes://visits`` (counts its reads). Prompts: ``review(code, focus?)``, ``standup()``.
 """
 
 from __future__ import annotations
@@ -58,6 +58,15 @@ def today() -> str:
 @server.resource("notes://logo", name="logo", mime_type="image/png")
 def logo() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + bytes(40)
+
+
+VISITS = [0]
+
+
+@server.resource("notes://visits", name="visits", description="How often it was read")
+def visits() -> str:
+    VISITS[0] += 1
+    return f"read {VISITS[0]} time(s)"
 
 
 @server.resource("notes://day/{day}", name="day", description="The note of a weekday")

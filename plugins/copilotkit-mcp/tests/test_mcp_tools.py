@@ -275,3 +275,82 @@ def test_resources_and_prompts_over_http_with_a_prefix_and_switched_off(
     assert review.endswith("looking for style:\ny()")
     assert set(offered(fake)) >= {"n_read_resource", "n_get_prompt"}
     assert not {"quiet_read_resource", "quiet_get_prompt"} & set(offered(fake))
+
+
+# -- resources as run context ------------------------------------------------------------------
+
+def system_of(fake: FakeLLMServer, request: int = 0) -> str:
+    [system] = [m for m in fake.requests[request]["messages"] if m["role"] == "system"]
+    return system["content"]
+
+
+def run_with_context(served: ServedRuntime, agent: str = "chat") -> list[dict[str, Any]]:
+    body = {"threadId": str(uuid.uuid4()), "runId": str(uuid.uuid4()), "state": {}, "tools": [],
+            "forwardedProps": {},
+            "context": [{"description": "the page", "value": "the order list"}],
+            "messages": [{"id": str(uuid.uuid4()), "role": "user", "content": "hi"}]}
+    response = httpx.post(f"{served.url}/agent/{agent}/run", json=body, timeout=60)
+    assert response.status_code == 200, response.text
+    frames = [f for f in response.text.split("\n\n") if f.strip() and not f.startswith(":")]
+    return [json.loads(f.removeprefix("data: ")) for f in frames]
+
+
+def test_listed_resources_are_read_at_every_run_start_as_context(fake: FakeLLMServer) -> None:
+    config = {"notes": stdio(env={"MCP_TEST_USER": "bob"}, tools=[], resources=False,
+                             context_resources=["notes://today", "notes://day/monday",
+                                                "notes://visits", "notes://nope"])}
+    runtime = make_runtime({"agents": {
+        "chat": {"provider": "openai", "model": "fake-gpt", "base_url": fake.openai_url,
+                 "api_key": "sk-test", "system_prompt": "Be brief."},
+        "other": {"provider": "openai", "model": "fake-gpt", "base_url": fake.openai_url,
+                  "api_key": "sk-test"}}, "mcp": config})
+    with serve_runtime(runtime) as served:
+        first = run_with_context(served)
+        second = run_with_context(served)
+    assert first[-1]["type"] == "RUN_FINISHED" and second[-1]["type"] == "RUN_FINISHED"
+    system = system_of(fake, 0)
+    assert system.startswith("Be brief.\n\nThe user has provided the following context:\n"
+                             "- the page: the order list\n")  # the client's readables first
+    assert ("- MCP resource notes://today of the server 'notes' (today: Today's note): "
+            "Buy milk, then bob calls Ada") in system
+    assert "- MCP resource notes://day/monday of the server 'notes': Call the bank" in system
+    assert "notes://visits of the server 'notes' (visits: How often it was read): read 1 time(s)" in system
+    # a resource that cannot be read is said to be missing; the run goes on
+    assert "- MCP resource notes://nope of the server 'notes': [not available: " in system
+    # read again at the next run's start, not cached
+    assert "read 2 time(s)" in system_of(fake, 1)
+    # resources = false: no read action, though the resources are context
+    assert "notes_read_resource" not in offered(fake)
+
+
+def test_all_resources_over_http_for_the_agents_named(fake: FakeLLMServer,
+                                                      http_servers: dict[str, str]) -> None:
+    config = {"notes": {"url": http_servers["http"], "tools": [], "context_resources": "all",
+                        "context_agents": ["chat"], "context_max_chars": 12}}
+    runtime = make_runtime({"agents": {
+        "chat": {"provider": "openai", "model": "fake-gpt", "base_url": fake.openai_url,
+                 "api_key": "sk-test"},
+        "other": {"provider": "openai", "model": "fake-gpt", "base_url": fake.openai_url,
+                  "api_key": "sk-test"}}, "mcp": config})
+    with serve_runtime(runtime) as served:
+        run_with_context(served, "chat")
+        run_with_context(served, "other")
+    system = system_of(fake, 0)
+    # every listed resource (templates need their parts filled in: not read), cut at 12 chars
+    assert "notes://today of the server 'notes' (today: Today's note): Buy milk, th\n" \
+           "[... cut: 19 more characters]" in system  # "... nobody calls Ada"
+    assert "notes://logo of the server 'notes' (logo): [binary imag\n" in system  # cut too
+    assert "notes://visits" in system and "notes://day/" not in system
+    # the other agent's runs get no resources
+    assert "MCP resource" not in system_of(fake, 1)
+    assert "- the page: the order list" in system_of(fake, 1)
+
+
+def test_a_server_that_cannot_start_leaves_its_resources_out_saying_so(
+        fake: FakeLLMServer) -> None:
+    config = {"gone": {"command": sys.executable, "args": ["-c", "raise SystemExit(3)"],
+                       "context_resources": "all", "connect_timeout": 10}}
+    with serve_runtime(runtime_with(fake, config)) as served:
+        events = run_with_context(served)
+    assert events[-1]["type"] == "RUN_FINISHED"
+    assert "- MCP resources of the server 'gone': [not available: MCP server 'gone'" in system_of(fake)

@@ -152,7 +152,7 @@ class McpConnection:
             return items
 
         wanted = []
-        if opts.resources and caps.resources is not None:
+        if (opts.resources or opts.context_resources) and caps.resources is not None:
             wanted += [("resources", lambda c: client.list_resources(cursor=c), "resources"),
                        ("templates", lambda c: client.list_resource_templates(cursor=c),
                         "resource_templates")]

@@ -7,13 +7,21 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from ag_ui.core import Context
 from pydantic import ValidationError
 
-from copilotkit_runtime import Action, ConfigError
+from copilotkit_runtime import Action, ConfigError, RunRequest
 
 from .connection import McpConnection, McpServerError
 from .options import McpServerOptions
-from .tools import action_name, placeholder_action, prompt_action, resource_action, tool_action
+from .tools import (
+    action_name,
+    placeholder_action,
+    prompt_action,
+    resource_action,
+    resource_text,
+    tool_action,
+)
 
 log = logging.getLogger("copilotkit_mcp")
 
@@ -68,7 +76,7 @@ class McpManager:
                  else placeholder_action(connection, tool) if connection.client is None
                  else None)
                 for tool in names]
-            if connection.resources or connection.templates:
+            if connection.options.resources and (connection.resources or connection.templates):
                 candidates.append(("its resources", resource_action(connection)))
             if connection.prompts:
                 candidates.append(("its prompts", prompt_action(connection)))
@@ -83,6 +91,55 @@ class McpManager:
                 out[action.name] = action
         return out
 
+    @property
+    def gives_context(self) -> bool:
+        return any(c.options.context_resources for c in self.connections.values())
+
+    async def run_context(self, request: RunRequest) -> list[Context]:
+        """The ``context_resources`` of every server, read now (all at once), as context
+        entries for this run. A resource that cannot be read is an entry saying so (the model
+        is told it is missing rather than left guessing); the run goes on."""
+        reads = []
+        missing: list[Context] = []
+        for connection in self.connections.values():
+            opts = connection.options
+            if not opts.context_resources:
+                continue
+            if opts.context_agents is not None and request.agent not in opts.context_agents:
+                continue
+            if opts.context_resources == "all":
+                if connection.client is None:  # not started: try now, to list them
+                    try:
+                        await connection.connect()
+                    except McpServerError as exc:
+                        log.warning("%s; its resources are not in the context of run %s",
+                                    exc, request.run_id)
+                        missing.append(_unavailable(connection, "all", str(exc)))
+                        continue
+                uris = [str(r.uri) for r in connection.resources]
+            else:
+                uris = list(opts.context_resources)
+            reads += [self._read(connection, uri) for uri in uris]
+        return [*await asyncio.gather(*reads), *missing]
+
+    async def _read(self, connection: McpConnection, uri: str) -> Context:
+        listed = {str(r.uri): r for r in connection.resources}
+        resource = listed.get(uri)
+        about = f"MCP resource {uri} of the server '{connection.name}'"
+        if resource is not None and (resource.title or resource.name or resource.description):
+            label = resource.title or resource.name
+            about += f" ({label}{': ' + resource.description if resource.description else ''})"
+        try:
+            text = resource_text(await connection.read_resource(uri))
+        except Exception as exc:
+            log.warning("%s: could not read %s for a run's context: %s", connection.describe(),
+                        uri, exc)
+            return _unavailable(connection, uri, f"{type(exc).__name__}: {exc}")
+        limit = connection.options.context_max_chars
+        if len(text) > limit:
+            text = f"{text[:limit]}\n[... cut: {len(text) - limit} more characters]"
+        return Context(description=about, value=text)
+
     def failures(self) -> list[str]:
         """Why servers are not available (for the runs of agents that name their tools)."""
         return [f"{c.describe()} could not be started: {c.error}"
@@ -91,6 +148,12 @@ class McpManager:
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self.connections.values()),
                              return_exceptions=True)
+
+
+def _unavailable(connection: McpConnection, uri: str, reason: str) -> Context:
+    what = "resources" if uri == "all" else f"resource {uri}"
+    return Context(description=f"MCP {what} of the server '{connection.name}'",
+                   value=f"[not available: {reason}]")
 
 
 __all__ = ["McpManager", "action_name", "parse_servers"]

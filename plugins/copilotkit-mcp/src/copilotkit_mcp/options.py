@@ -37,6 +37,16 @@ class McpServerOptions(BaseModel):
     prompts: bool = Field(
         True, description="offer the model an action that renders the server's prompts "
                           "(<prefix or NAME_>get_prompt), when the server has any")
+    context_resources: list[str] | Literal["all"] | None = Field(
+        None, description="resources read at the start of every run and given to the agent as "
+                          "context (LLM agents: in the system prompt; graphs: copilotkit.context): "
+                          "a list of URIs (a template's URI filled in works too), or \"all\" for "
+                          "every resource the server lists")
+    context_agents: list[str] | None = Field(
+        None, description="the agents whose runs get context_resources (default: every agent)")
+    context_max_chars: int = Field(
+        20_000, gt=0, description="most characters of one resource given as context (the rest "
+                                  "is cut, saying so)")
     #: seconds one tool call may take
     timeout: float = Field(default=60.0, gt=0)
     #: seconds to start (or reach) the server and list its tools

@@ -36,6 +36,8 @@ async def startup(runtime: Any) -> None:
     _MANAGERS[runtime] = manager
     await manager.start()
     runtime.add_actions(manager.actions(runtime.actions), unavailable=manager.failures())
+    if manager.gives_context:
+        runtime.add_context_source(manager.run_context)
 
 
 @hookimpl

@@ -95,7 +95,7 @@ def _listing(intro: str, lines: list[str]) -> str:
     return text
 
 
-def _resource_text(result: ReadResourceResult) -> str:
+def resource_text(result: ReadResourceResult) -> str:
     parts = []
     for item in result.contents:
         if isinstance(item, TextResourceContents):
@@ -118,7 +118,7 @@ def resource_action(connection: McpConnection) -> Action:
         uri["enum"] = [str(r.uri) for r in resources]
 
     async def read_resource(uri: str) -> str:
-        return _resource_text(await connection.read_resource(uri))
+        return resource_text(await connection.read_resource(uri))
 
     return Action(
         name=server_action_name(connection, "read_resource"),
