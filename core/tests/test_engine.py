@@ -7,19 +7,18 @@ import sys
 from typing import Any
 
 import pytest
-import scripted
 from ag_ui.core import EventType
 
 from copilotkit_runtime import GuardrailBlockedError, ThreadBusyError
 from copilotkit_runtime.errors import AgentNotFoundError, StoreError
 from copilotkit_runtime.guardrails import Guardrail, GuardrailDecision
-from copilotkit_runtime.testing import collect_events, make_runtime, run_request
+from copilotkit_runtime.testing import collect_events, make_runtime, run_request, scripted_plugin
 
 pytestmark = pytest.mark.anyio
 
 
 def runtime_with(agents: dict[str, dict[str, Any]], **config: Any) -> Any:
-    return make_runtime({"agents": agents, **config}, plugins={"scripted": scripted},
+    return make_runtime({"agents": agents, **config}, plugins={"scripted": scripted_plugin},
                         load_entry_points=False)
 
 
@@ -139,7 +138,7 @@ async def test_two_concurrent_runs_on_one_thread(runtime: Any) -> None:
     assert (await anext(stream)).type is EventType.RUN_STARTED
     with pytest.raises(ThreadBusyError, match="already has a run in progress"):
         await runtime.engine.start(run_request("reply", thread_id=first.thread_id))
-    scripted.GATES.setdefault(first.thread_id, asyncio.Event()).set()
+    runtime.providers["wait"].release(first.thread_id)
     rest = [e async for e in stream]
     assert rest[-1].type is EventType.RUN_FINISHED
     # Once the first run ended, the thread takes a new run.
@@ -162,7 +161,7 @@ async def test_consumer_going_away_cancels_the_provider_and_frees_the_thread(run
         if event.type is EventType.TEXT_MESSAGE_CONTENT:
             break
     await stream.aclose()
-    assert request.run_id in scripted.CLEANED_UP
+    assert request.run_id in runtime.providers["wait"].cleaned_up
     assert run.outcome == "cancelled"
     assert runtime.engine.active_runs == {}
     leftover = [t for t in asyncio.all_tasks() - before if not t.done()]
@@ -187,7 +186,7 @@ async def test_cancelling_the_consuming_task_leaves_no_task(runtime: Any) -> Non
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert request.run_id in scripted.CLEANED_UP
+    assert request.run_id in runtime.providers["wait"].cleaned_up
     leftover = [t for t in asyncio.all_tasks() - before if not t.done()]
     assert leftover == []
 
@@ -203,7 +202,7 @@ async def test_stop_ends_the_stream_properly(runtime: Any) -> None:
     assert types(seen) == ["RUN_STARTED", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT",
                            "TEXT_MESSAGE_END", "RUN_FINISHED"]
     assert run.outcome == "stopped"
-    assert request.run_id in scripted.CLEANED_UP
+    assert request.run_id in runtime.providers["wait"].cleaned_up
     snapshot = await runtime.engine.load_thread("wait", request.thread_id)
     assert snapshot.messages[-1]["content"] == "first"
 
@@ -283,7 +282,7 @@ async def test_a_detached_run_goes_on_when_its_reader_leaves(runtime: Any) -> No
     replay = run.events()
     seen = [await anext(replay) for _ in range(3)]
     assert types(seen) == ["RUN_STARTED", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT"]
-    scripted.GATES.setdefault(request.thread_id, asyncio.Event()).set()
+    runtime.providers["wait"].release(request.thread_id)
     rest = [e async for e in replay]
     assert types(rest)[-2:] == ["TEXT_MESSAGE_END", "RUN_FINISHED"]
     await run.wait()

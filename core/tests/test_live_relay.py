@@ -14,13 +14,18 @@ from typing import Any
 
 import pytest
 import relay_store
-import scripted
 from ag_ui.core import EventType, TextMessageContentEvent, TextMessageStartEvent, ToolCallArgsEvent
 
 from copilotkit_runtime.errors import StoreError
 from copilotkit_runtime.events import event_to_dict
 from copilotkit_runtime.runtime import Runtime
-from copilotkit_runtime.testing import StoreContract, collect_events, make_runtime, run_request
+from copilotkit_runtime.testing import (
+    StoreContract,
+    collect_events,
+    make_runtime,
+    run_request,
+    scripted_plugin,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -44,7 +49,7 @@ def make(bus: str = "", store_type: str = "relay-memory", **store: Any) -> Runti
     if store_type == "relay-memory":
         section["relay-memory"] = {"bus": bus}
     return make_runtime({"agents": AGENTS, "store": section},
-                        plugins={"scripted": scripted, "relay": relay_store},
+                        plugins={"scripted": scripted_plugin, "relay": relay_store},
                         load_entry_points=False)
 
 
@@ -215,7 +220,7 @@ async def test_connect_on_b_follows_a_run_going_on_a(pair: tuple[Runtime, Runtim
     a, b = pair
     thread = f"thread-{uuid.uuid4()}"
     await finished_run(a, "reply", thread)
-    gate = scripted.GATES[thread] = asyncio.Event()
+    gate = a.providers["wait"].gate(thread)
     run = await a.engine.start(run_request("wait", "second", thread_id=thread), detached=True)
     run.start()
     await published_by(a, run.request.run_id)
@@ -240,7 +245,7 @@ async def test_connect_skips_a_relayed_run_the_history_already_holds(
     a, b = pair
     store_a: relay_store.LiveRelayStore = a.store
     thread = f"thread-{uuid.uuid4()}"
-    gate = scripted.GATES[thread] = asyncio.Event()
+    gate = a.providers["wait"].gate(thread)
     run = await a.engine.start(run_request("wait", "go", thread_id=thread), detached=True)
     run.start()
     await published_by(a, run.request.run_id)
@@ -262,7 +267,7 @@ async def test_connect_with_the_relay_off_replays_history_only(
     b = make(a.store.options.bus, live_relay=False)
     await b.startup()
     thread = f"thread-{uuid.uuid4()}"
-    gate = scripted.GATES[thread] = asyncio.Event()
+    gate = a.providers["wait"].gate(thread)
     try:
         run = await a.engine.start(run_request("wait", "go", thread_id=thread), detached=True)
         run.start()

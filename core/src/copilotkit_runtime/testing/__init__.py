@@ -14,6 +14,8 @@
 * :class:`ProviderContract`: the behaviour every agent provider must have. Supply a
   ``provider`` fixture yielding a started provider instance (and override ``prompt`` if your
   agent needs a particular message).
+* :class:`ScriptedProvider` (type ``scripted``, registered by :data:`scripted_plugin`): an
+  agent whose behaviour the test picks with ``mode``, and which records what it saw.
 * :func:`make_runtime`, :func:`serve_runtime`: a runtime with chosen plugins, served by uvicorn
   on a free local port for tests that speak real HTTP.
 
@@ -25,15 +27,19 @@ from __future__ import annotations
 
 from .contracts import ProviderContract, StoreContract, collect_events
 from .runtime import make_runtime, make_settings, run_request
+from .scripted import ScriptedOptions, ScriptedProvider, scripted_plugin
 from .server import ServedRuntime, serve_runtime
 
 __all__ = [
     "ProviderContract",
+    "ScriptedOptions",
+    "ScriptedProvider",
     "ServedRuntime",
     "StoreContract",
     "collect_events",
     "make_runtime",
     "make_settings",
     "run_request",
+    "scripted_plugin",
     "serve_runtime",
 ]
