@@ -26,7 +26,7 @@ def action(name: str = "showAlert") -> Tool:
 @asynccontextmanager
 async def crewai_runtime(tmp_path: Path, **agents: dict[str, Any]) -> AsyncIterator[Runtime]:
     config = {"agents": {name: {"provider": "crewai", **options} for name, options in agents.items()}}
-    runtime = make_runtime(config, tmp_path=tmp_path)
+    runtime = make_runtime(config, tmp_path=tmp_path, load_entry_points=True)
     await runtime.startup()
     try:
         yield runtime

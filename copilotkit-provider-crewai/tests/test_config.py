@@ -13,7 +13,7 @@ from copilotkit_runtime.testing import make_runtime
 
 
 def build(tmp_path: Path, **options: object):
-    return make_runtime({"agents": {"myagent": {"provider": "crewai", **options}}}, tmp_path=tmp_path)
+    return make_runtime({"agents": {"myagent": {"provider": "crewai", **options}}}, tmp_path=tmp_path, load_entry_points=True)
 
 
 @pytest.mark.parametrize(("options", "message"), [

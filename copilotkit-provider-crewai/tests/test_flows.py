@@ -210,7 +210,7 @@ async def test_error_details_stay_hidden_when_the_operator_says_so(tmp_path: Pat
 
     runtime = make_runtime({"server": {"expose_error_details": False},
                             "agents": {"bad": {"provider": "crewai", "flow": "sample_agents:FailingFlow"}}},
-                           tmp_path=tmp_path)
+                           tmp_path=tmp_path, load_entry_points=True)
     async with runtime.lifespan():
         events = await collect(runtime, run_request("bad", "hi"))
     assert events[-1]["type"] == "RUN_ERROR"

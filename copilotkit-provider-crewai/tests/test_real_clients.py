@@ -63,7 +63,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                      "description": "A CrewAI flow that echoes"},
             "research": {"provider": "crewai", "crew": "sample_agents:make_crew",
                          "description": "Researches a topic"},
-        }}, tmp_path=tmp_path_factory.mktemp("served"))
+        }}, tmp_path=tmp_path_factory.mktemp("served"), load_entry_points=True)
         try:
             with serve_runtime(runtime) as server:
                 yield server

@@ -152,7 +152,7 @@ async def test_a_failing_factory_fails_startup_with_the_agent_named(tmp_path: Pa
 
 async def test_the_plugin_is_found_through_its_entry_point(tmp_path: Path) -> None:
     runtime = make_runtime({"agents": {"chat": section("lg_test_graphs:make_chat_graph")}},
-                           tmp_path=tmp_path)
+                           tmp_path=tmp_path, load_entry_points=True)
     await runtime.startup()
     try:
         turn = await Client(runtime, "chat").send("hi")

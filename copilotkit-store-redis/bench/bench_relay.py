@@ -78,7 +78,7 @@ async def _redis_cpu(url: str) -> float:
 async def worker_engine(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     from copilotkit_runtime.testing import make_runtime, run_request
 
-    runtime = make_runtime(_config(kind, args.redis_url, args.chunk_delay))
+    runtime = make_runtime(_config(kind, args.redis_url, args.chunk_delay), load_entry_points=True)
     await runtime.startup()
     writes = 0
     store = runtime.store
@@ -127,7 +127,7 @@ async def worker_graphql(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     from copilotkit_runtime.server import create_app
     from copilotkit_runtime.testing import make_runtime
 
-    runtime = make_runtime(_config(kind, args.redis_url, 0.0))
+    runtime = make_runtime(_config(kind, args.redis_url, 0.0), load_entry_points=True)
     app = create_app(runtime)
     await runtime.startup()
     query = DOCUMENT.read_text()

@@ -71,7 +71,7 @@ async def _ready(store: Any) -> bool:
 
 @pytest.fixture
 async def runtime(own_redis: RedisServer, tmp_path: Path) -> AsyncIterator[Runtime]:
-    runtime = make_runtime(_config(own_redis.url), tmp_path=tmp_path)
+    runtime = make_runtime(_config(own_redis.url), tmp_path=tmp_path, load_entry_points=True)
     await runtime.startup()
     try:
         yield runtime
@@ -84,7 +84,7 @@ async def runtime(own_redis: RedisServer, tmp_path: Path) -> AsyncIterator[Runti
 async def test_unreachable_redis_at_startup_is_a_clear_error(own_redis: RedisServer,
                                                              tmp_path: Path) -> None:
     own_redis.kill()
-    runtime = make_runtime(_config(own_redis.url), tmp_path=tmp_path)
+    runtime = make_runtime(_config(own_redis.url), tmp_path=tmp_path, load_entry_points=True)
     with pytest.raises(StoreError) as caught:
         await runtime.startup()
     message = caught.value.message
@@ -105,7 +105,7 @@ def test_serve_exits_with_the_startup_error(own_redis: RedisServer, tmp_path: Pa
 async def test_without_fail_fast_startup_waits_for_redis(own_redis: RedisServer,
                                                          tmp_path: Path) -> None:
     own_redis.kill()
-    runtime = make_runtime(_config(own_redis.url, fail_fast=False), tmp_path=tmp_path)
+    runtime = make_runtime(_config(own_redis.url, fail_fast=False), tmp_path=tmp_path, load_entry_points=True)
     await runtime.startup()
     try:
         with pytest.raises(StoreError, match="unavailable"):

@@ -276,8 +276,8 @@ async def two_runtimes(redis_url: str, key_prefix: str,
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     a = make_runtime(_config(redis_url, key_prefix, stop_poll_interval=3600),
-                     tmp_path=tmp_path / "a")
-    b = make_runtime(_config(redis_url, key_prefix), tmp_path=tmp_path / "b")
+                     tmp_path=tmp_path / "a", load_entry_points=True)
+    b = make_runtime(_config(redis_url, key_prefix), tmp_path=tmp_path / "b", load_entry_points=True)
     await a.startup()
     await b.startup()
     try:

@@ -237,7 +237,7 @@ async def test_startup_error_names_the_url_without_the_password() -> None:
 
 def test_the_entry_point_registers_the_store_type(tmp_path: Path, redis_url: str) -> None:
     runtime = make_runtime({"store": {"type": "redis", "redis": {"url": redis_url}}},
-                           tmp_path=tmp_path)
+                           tmp_path=tmp_path, load_entry_points=True)
     assert isinstance(runtime.store, RedisStore)
     registration = runtime.registries.stores.registration("redis")
     assert registration is not None and registration.plugin == "redis"
@@ -270,7 +270,7 @@ def test_the_url_comes_from_the_environment(tmp_path: Path) -> None:
 def test_bad_options_are_config_errors_naming_the_key(tmp_path: Path, options: dict[str, object],
                                                       key: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        make_runtime({"store": {"type": "redis", "redis": options}}, tmp_path=tmp_path)
+        make_runtime({"store": {"type": "redis", "redis": options}}, tmp_path=tmp_path, load_entry_points=True)
     assert key in caught.value.message
     assert "s3cret" not in caught.value.message
 

@@ -35,7 +35,7 @@ def _instance(redis_url: str, key_prefix: str) -> Any:
     return make_runtime({"agents": {"demo": {"provider": "demo", "chunk_delay": 0}},
                          "store": {"type": "redis",
                                    "redis": {"url": redis_url, "key_prefix": key_prefix}}},
-                        plugins={"user-header": UserHeaderPlugin()})
+                        plugins={"user-header": UserHeaderPlugin()}, load_entry_points=True)
 
 
 def _run(url: str, user: str, thread_id: str, text: str) -> None:

@@ -162,9 +162,29 @@ def test_a_plugin_raising_in_a_hook_is_named() -> None:
 
 
 def test_the_installed_plugin_serves_an_agent_by_config(tmp_path: Path) -> None:
-    runtime = make_runtime({"agents": {"loud": {"provider": "shout"}}}, tmp_path=tmp_path)
+    runtime = make_runtime({"agents": {"loud": {"provider": "shout"}}}, tmp_path=tmp_path,
+                           load_entry_points=["testplugin"])
     assert [a.name for a in runtime.engine.agent_infos()] == ["loud"]
     assert "add_numbers" in runtime.registries.actions
+
+
+def test_make_runtime_loads_no_installed_plugin_unless_asked(tmp_path: Path) -> None:
+    from copilotkit_runtime import UnknownTypeError
+
+    isolated = make_runtime(tmp_path=tmp_path)
+    assert "testplugin" not in isolated.plugin_manager.infos
+    assert "shout" not in isolated.registries.providers
+    with pytest.raises(UnknownTypeError, match=r"load_entry_points=\["):
+        make_runtime({"agents": {"loud": {"provider": "shout"}}}, tmp_path=tmp_path)
+    everything = make_runtime(tmp_path=tmp_path, load_entry_points=True)
+    assert everything.plugin_manager.infos["testplugin"].enabled
+
+
+def test_make_runtime_loads_only_the_named_entry_points(tmp_path: Path) -> None:
+    runtime = make_runtime(tmp_path=tmp_path, load_entry_points=["testplugin"])
+    enabled = {name for name, info in runtime.plugin_manager.infos.items()
+               if info.enabled and not info.default}
+    assert enabled == {"testplugin"}
 
 
 def test_disabling_the_plugin_makes_its_provider_unknown_with_a_hint(tmp_path: Path) -> None:
@@ -172,7 +192,8 @@ def test_disabling_the_plugin_makes_its_provider_unknown_with_a_hint(tmp_path: P
 
     with pytest.raises(UnknownTypeError, match="unknown agent provider type 'shout'"):
         make_runtime({"agents": {"loud": {"provider": "shout"}},
-                      "plugins": {"disabled": ["testplugin"]}}, tmp_path=tmp_path)
+                      "plugins": {"disabled": ["testplugin"]}}, tmp_path=tmp_path,
+                     load_entry_points=True)
 
 
 def test_every_hookspec_is_documented_and_tested() -> None:
@@ -203,3 +224,11 @@ def test_a_guardrail_type_registered_by_a_plugin_is_configured_by_name(tmp_path:
     [guardrail] = runtime.guardrails
     assert isinstance(guardrail, MaxLength) and guardrail.name == "short"
     assert guardrail.options.max_chars == 5  # type: ignore[attr-defined]
+
+
+def test_installing_the_core_adds_no_pytest_plugin_to_other_projects() -> None:
+    """The anyio_backend fixture is opt-in (copilotkit_runtime.testing.pytest_plugin)."""
+    from importlib import metadata
+
+    dist = metadata.distribution("copilotkit-runtime")
+    assert [ep for ep in dist.entry_points if ep.group == "pytest11"] == []

@@ -13,7 +13,8 @@ from copilotkit_runtime.testing import make_runtime, serve_runtime
 @pytest.fixture(scope="module")
 def served() -> Any:
     runtime = make_runtime({"limits": {"max_body_bytes": 10_000},
-                            "server": {"cors_origins": ["http://app.test"]}})
+                            "server": {"cors_origins": ["http://app.test"]}},
+                           load_entry_points=["testplugin"])  # its middleware refuses below
     with serve_runtime(runtime) as served:
         yield served
 

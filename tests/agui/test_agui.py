@@ -25,7 +25,7 @@ def served() -> Any:
                    "broken": {"provider": "agui-test", "mode": "fail"}},
         "default_agent": "demo",
         "guardrails": {"topics": {"deny_list": ["politics"]}},
-    }, plugins={"agui-test": providers})
+    }, plugins={"agui-test": providers}, load_entry_points=True)
     with serve_runtime(runtime) as served:
         yield served
 

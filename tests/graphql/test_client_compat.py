@@ -34,7 +34,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRuntime]:
             "echo": {"provider": "script", "mode": "echo"},
             "backend": {"provider": "script", "mode": "backend_action"},
         },
-    }, plugins={"graphql-test": graphql_test_agents}, tmp_path=tmp_path_factory.mktemp("compat"))
+    }, plugins={"graphql-test": graphql_test_agents}, tmp_path=tmp_path_factory.mktemp("compat"), load_entry_points=True)
     with serve_runtime(runtime) as server:
         yield server
 

@@ -32,7 +32,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRuntime]:
     runtime = make_runtime({"agents": {
         "many": {"provider": "script", "mode": "many", "chunks": CHUNKS, "delay": 0.001},
         "stateful": {"provider": "script", "mode": "stateful"},
-    }}, plugins={"graphql-test": graphql_test_agents}, tmp_path=tmp_path_factory.mktemp("load"))
+    }}, plugins={"graphql-test": graphql_test_agents}, tmp_path=tmp_path_factory.mktemp("load"), load_entry_points=True)
     with serve_runtime(runtime) as server:
         yield server
 

@@ -76,7 +76,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRuntime]:
             "failing": {"provider": "script", "mode": "fail"},
             "exiting": {"provider": "script", "mode": "exit"},
         },
-    }, plugins={"graphql-test": graphql_test_agents}, tmp_path=tmp_path_factory.mktemp("http"))
+    }, plugins={"graphql-test": graphql_test_agents}, tmp_path=tmp_path_factory.mktemp("http"), load_entry_points=True)
     with serve_runtime(runtime) as server:
         yield server
 
@@ -209,7 +209,7 @@ def response_ok(response: httpx.Response) -> bool:
 
 def test_without_any_default_agent_the_status_says_so(tmp_path: Path) -> None:
     runtime = make_runtime({"agents": {"a": {"provider": "demo"}, "b": {"provider": "demo"}}},
-                           tmp_path=tmp_path)
+                           tmp_path=tmp_path, load_entry_points=True)
     with serve_runtime(runtime) as server:
         status = final_status(generate(server.url, request_data()).text)
     assert status["reason"] == "UNKNOWN_ERROR"

@@ -111,7 +111,7 @@ def test_the_comparison_sees_a_difference() -> None:
 
 @pytest.fixture(scope="module")
 def served() -> Any:
-    with serve_runtime(make_runtime()) as server:
+    with serve_runtime(make_runtime(load_entry_points=True)) as server:
         yield server
 
 

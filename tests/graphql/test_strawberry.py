@@ -157,7 +157,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRuntime]:
                 "demo": {"provider": "demo", "chunk_delay": 0, "description": "the demo agent"}
             }
         },
-        tmp_path=tmp_path_factory.mktemp("strawberry"),
+        tmp_path=tmp_path_factory.mktemp("strawberry"), load_entry_points=True,
     )
     with serve_runtime(runtime) as server:
         yield server
@@ -262,7 +262,7 @@ def test_a_browser_query_by_get_is_still_answered(served: ServedRuntime) -> None
 
 @pytest.mark.parametrize("server", [{"introspection": False}, {"host": "0.0.0.0"}])
 def test_graphiql_is_refused_when_introspection_is_off(server: dict[str, Any]) -> None:
-    with serve_runtime(make_runtime({"server": server})) as served:
+    with serve_runtime(make_runtime({"server": server}, load_entry_points=True)) as served:
         response = httpx.get(served.url, headers={"accept": BROWSER_ACCEPT})
         assert response.status_code == 404
         assert response.headers["content-type"].startswith("text/plain")

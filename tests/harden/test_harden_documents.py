@@ -23,7 +23,7 @@ def big_query(i: int, size: int) -> str:
 
 
 def test_a_document_over_max_query_bytes_is_refused_within_the_body_limit() -> None:
-    runtime = make_runtime({"limits": {"max_query_bytes": 20_000, "max_body_bytes": 1_000_000}})
+    runtime = make_runtime({"limits": {"max_query_bytes": 20_000, "max_body_bytes": 1_000_000}}, load_entry_points=True)
     with serve_runtime(runtime) as served:
         response = httpx.post(served.url, json={"query": big_query(0, 50_000)}, timeout=10)
         assert response.status_code == 200

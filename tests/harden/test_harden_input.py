@@ -28,7 +28,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRuntime]:
                    "demo2": {"provider": "demo", "chunk_delay": 0}},
         "default_agent": "demo",
         "store": {"type": "sqlite"}, "data_dir": str(data_dir),
-    })
+    }, load_entry_points=True)
     with serve_runtime(runtime) as served:
         yield served
 

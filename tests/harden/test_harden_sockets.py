@@ -23,7 +23,7 @@ def served() -> Iterator[ServedRuntime]:
         "agents": {"demo": {"provider": "demo", "chunk_delay": 0}},
         "server": {"header_timeout": HEADER_TIMEOUT, "body_timeout": BODY_TIMEOUT},
         "limits": {"max_body_bytes": 100_000},
-    })
+    }, load_entry_points=True)
     with serve_runtime(runtime) as served:
         yield served
 

@@ -34,7 +34,7 @@ def run_body(thread_id: str) -> dict[str, Any]:
 
 def test_api_keys_authenticate_and_each_key_owns_its_threads(tmp_path: Path) -> None:
     runtime = make_runtime({"agents": DEMO, "auth": {"api_key": {"keys": ["key-one", "key-two"]}}},
-                           tmp_path=tmp_path)
+                           tmp_path=tmp_path, load_entry_points=True)
     with serve_runtime(runtime) as served:
         assert httpx.get(f"{served.url}/info").status_code == 401
         wrong = httpx.get(f"{served.url}/info", headers={"x-api-key": "key-three"})
@@ -51,7 +51,7 @@ def test_api_keys_authenticate_and_each_key_owns_its_threads(tmp_path: Path) -> 
 
 def test_api_key_in_the_authorization_header(tmp_path: Path) -> None:
     runtime = make_runtime({"agents": DEMO, "auth": {"api_key": {"keys": ["k"], "header": "Authorization"}}},
-                           tmp_path=tmp_path)
+                           tmp_path=tmp_path, load_entry_points=True)
     with serve_runtime(runtime) as served:
         assert httpx.get(f"{served.url}/info", headers={"authorization": "Bearer k"}).status_code == 200
         assert httpx.get(f"{served.url}/info", headers={"authorization": "k"}).status_code == 401
@@ -76,7 +76,7 @@ def test_rs256_with_a_public_key_file_refuses_hs256_signed_with_that_key(tmp_pat
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     (tmp_path / "jwt.pem").write_text(_pem(private))
     runtime = make_runtime({"agents": DEMO, "auth": {"jwt": {"public_key": "jwt.pem"}}},
-                           tmp_path=tmp_path)
+                           tmp_path=tmp_path, load_entry_points=True)
     good = jwt.encode(claims(), private, algorithm="RS256")
     with serve_runtime(runtime) as served:
         assert httpx.get(f"{served.url}/info", headers={"authorization": f"Bearer {good}"}).status_code == 200
@@ -96,7 +96,7 @@ def test_a_jwks_file_picks_the_key_by_kid(tmp_path: Path) -> None:
     (tmp_path / "jwks.json").write_text(json.dumps({"keys": keys}))
     runtime = make_runtime({"agents": DEMO, "auth": {"jwt": {"jwks_file": "jwks.json",
                                                              "user_claim": "email"}}},
-                           tmp_path=tmp_path)
+                           tmp_path=tmp_path, load_entry_points=True)
     with serve_runtime(runtime) as served:
         for kid, key in (("one", first), ("two", second)):
             token = jwt.encode(claims(email=f"{kid}@example.com"), key, algorithm="ES256",
@@ -124,7 +124,7 @@ def test_a_jwks_file_picks_the_key_by_kid(tmp_path: Path) -> None:
 def test_bad_auth_configuration_stops_start_up_with_the_key(tmp_path: Path, auth: dict[str, Any],
                                                             message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        make_runtime({"agents": DEMO, "auth": auth}, tmp_path=tmp_path)
+        make_runtime({"agents": DEMO, "auth": auth}, tmp_path=tmp_path, load_entry_points=True)
     assert message in caught.value.message
 
 

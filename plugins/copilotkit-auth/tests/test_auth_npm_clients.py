@@ -44,7 +44,7 @@ def v2(scenario: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def served() -> Any:
     runtime = make_runtime({"agents": {"demo": {"provider": "demo", "chunk_delay": 0}},
-                            "default_agent": "demo", "auth": {"jwt": {"secret": SECRET}}})
+                            "default_agent": "demo", "auth": {"jwt": {"secret": SECRET}}}, load_entry_points=True)
     with serve_runtime(runtime) as served:
         yield served
 
@@ -143,11 +143,11 @@ def test_v2_thread_list_survives_a_restart_with_sqlite(tmp_path: Path) -> None:
               "store": {"type": "sqlite", "sqlite": {"path": str(tmp_path / "threads.sqlite3")}}}
     thread = f"t-{uuid.uuid4().hex}"
     scenario = {"transport": "rest", "agent": "demo", "threadId": thread, "headers": bearer("dora")}
-    with serve_runtime(make_runtime(config, tmp_path=tmp_path)) as served:
+    with serve_runtime(make_runtime(config, tmp_path=tmp_path, load_entry_points=True)) as served:
         before = v2({**scenario, "url": served.url, "steps": [
             {"op": "run", "text": "Remember me after a restart"}, {"op": "threads"}]})
     assert [t["id"] for t in before["steps"][1]["threads"]] == [thread]
-    with serve_runtime(make_runtime(config, tmp_path=tmp_path)) as served:
+    with serve_runtime(make_runtime(config, tmp_path=tmp_path, load_entry_points=True)) as served:
         after = v2({**scenario, "url": served.url, "steps": [{"op": "threads"}, {"op": "connect"}]})
         stranger = v2({**scenario, "url": served.url, "headers": bearer("eve"),
                        "steps": [{"op": "threads"}]})

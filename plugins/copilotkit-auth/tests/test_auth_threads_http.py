@@ -40,7 +40,7 @@ def served() -> Any:
     runtime = make_runtime({
         "agents": {"demo": {"provider": "demo", "chunk_delay": 0}},
         "auth": {"jwt": {"secret": SECRET, "iss": ISSUER, "aud": AUDIENCE}},
-    })
+    }, load_entry_points=True)
     with serve_runtime(runtime) as served:
         yield served
 

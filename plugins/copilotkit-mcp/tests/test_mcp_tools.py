@@ -43,7 +43,7 @@ def fake(llm: FakeLLMServer) -> FakeLLMServer:
 def runtime_with(fake: FakeLLMServer, mcp: dict[str, Any], **agent: Any) -> Any:
     chat = {"provider": "openai", "model": "fake-gpt", "base_url": fake.openai_url,
             "api_key": "sk-test", **agent}
-    return make_runtime({"agents": {"chat": chat}, "mcp": mcp})
+    return make_runtime({"agents": {"chat": chat}, "mcp": mcp}, load_entry_points=True)
 
 
 def stdio(**extra: Any) -> dict[str, Any]:
@@ -303,7 +303,7 @@ def test_listed_resources_are_read_at_every_run_start_as_context(fake: FakeLLMSe
         "chat": {"provider": "openai", "model": "fake-gpt", "base_url": fake.openai_url,
                  "api_key": "sk-test", "system_prompt": "Be brief."},
         "other": {"provider": "openai", "model": "fake-gpt", "base_url": fake.openai_url,
-                  "api_key": "sk-test"}}, "mcp": config})
+                  "api_key": "sk-test"}}, "mcp": config}, load_entry_points=True)
     with serve_runtime(runtime) as served:
         first = run_with_context(served)
         second = run_with_context(served)
@@ -331,7 +331,7 @@ def test_all_resources_over_http_for_the_agents_named(fake: FakeLLMServer,
         "chat": {"provider": "openai", "model": "fake-gpt", "base_url": fake.openai_url,
                  "api_key": "sk-test"},
         "other": {"provider": "openai", "model": "fake-gpt", "base_url": fake.openai_url,
-                  "api_key": "sk-test"}}, "mcp": config})
+                  "api_key": "sk-test"}}, "mcp": config}, load_entry_points=True)
     with serve_runtime(runtime) as served:
         run_with_context(served, "chat")
         run_with_context(served, "other")

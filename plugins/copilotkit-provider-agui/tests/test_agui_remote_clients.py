@@ -52,7 +52,7 @@ def served(remote: RemoteServer) -> Iterator[ServedRuntime]:
         "remote": {"provider": "agui", "url": remote.agent_url, "description": "A remote graph",
                    "headers": {"x-api-key": "${REMOTE_KEY}"},
                    "principal_header": "x-copilotkit-user", "forward_headers": ["x-tenant"]},
-    }}, plugins={"identity": IdentityPlugin()}, env={"REMOTE_KEY": "from-the-environment"})
+    }}, plugins={"identity": IdentityPlugin()}, env={"REMOTE_KEY": "from-the-environment"}, load_entry_points=True)
     with serve_runtime(runtime) as served:
         yield served
 

@@ -47,7 +47,7 @@ def served(remote: RemoteServer) -> Iterator[ServedRuntime]:
     agents["unreachable"] = {"provider": "agui", "url": f"http://127.0.0.1:{free_port()}/agent"}
     agents["unreachable-httpx"] = {**agents["unreachable"], "lean_transport": False}
     agents["impatient"] = {"provider": "agui", "url": remote.agent_url, "timeout": 0.5}
-    with serve_runtime(make_runtime({"agents": agents})) as served:
+    with serve_runtime(make_runtime({"agents": agents}, load_entry_points=True)) as served:
         yield served
 
 
@@ -119,7 +119,7 @@ def test_a_remote_that_dies_mid_run_fails_that_run_only() -> None:
     dying = start_remote()
     try:
         config = {"agents": {"fragile": {"provider": "agui", "url": dying.agent_url}}}
-        with serve_runtime(make_runtime(config)) as served:
+        with serve_runtime(make_runtime(config, load_entry_points=True)) as served:
             events = run(served, "fragile", run_input("die"))
             dying.proc.wait(20)
             types = [e["type"] for e in events]

@@ -58,7 +58,7 @@ def served(platform: DevServer) -> Iterator[ServedRuntime]:
                 },
             }
         },
-        env={"PLATFORM_KEY": platform.api_key},
+        env={"PLATFORM_KEY": platform.api_key}, load_entry_points=True,
     )
     with serve_runtime(runtime) as served:
         yield served

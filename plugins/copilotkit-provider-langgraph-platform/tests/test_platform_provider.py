@@ -59,13 +59,13 @@ async def test_the_api_key_comes_from_the_environment_and_is_never_logged(
     caplog.set_level(logging.DEBUG)
     # No api_key option: the client reads LANGSMITH_API_KEY, as the langgraph-sdk does.
     monkeypatch.setenv("LANGSMITH_API_KEY", platform.api_key)
-    events = await run(make_runtime(agent(platform)), run_request("assistant", "hello"))
+    events = await run(make_runtime(agent(platform), load_entry_points=True), run_request("assistant", "hello"))
     assert text_of(events) == "Hello from the platform: hello"
     monkeypatch.delenv("LANGSMITH_API_KEY")
 
     # "${VAR}" in the config; a wrong key is the deployment's 401, said plainly.
     runtime = make_runtime(
-        agent(platform, api_key="${DEPLOYMENT_KEY}"), env={"DEPLOYMENT_KEY": "wrong-key-1234"}
+        agent(platform, api_key="${DEPLOYMENT_KEY}"), env={"DEPLOYMENT_KEY": "wrong-key-1234"}, load_entry_points=True
     )
     assert "wrong-key-1234" not in repr(runtime.providers["assistant"].options)
     events = await run(runtime, run_request("assistant", "hello"))
@@ -83,7 +83,7 @@ async def test_identity_reaches_the_graph_config_and_the_deployments_auth(
     platform: DevServer,
 ) -> None:
     runtime = make_runtime(
-        agent(platform, api_key=platform.api_key, forward_headers=["x-tenant-*"])
+        agent(platform, api_key=platform.api_key, forward_headers=["x-tenant-*"]), load_entry_points=True
     )
     request = run_request(
         "assistant",
@@ -106,7 +106,7 @@ async def test_identity_reaches_the_graph_config_and_the_deployments_auth(
 
 
 async def test_runtime_threads_are_deployment_threads(platform: DevServer) -> None:
-    runtime = make_runtime(agent(platform, api_key=platform.api_key))
+    runtime = make_runtime(agent(platform, api_key=platform.api_key), load_entry_points=True)
     async with runtime.lifespan():
         named = f"chat-{uuid.uuid4().hex[:8]}"  # not a UUID: the deployment gets uuid5 of it
         await collect_events(
@@ -132,7 +132,7 @@ async def test_runtime_threads_are_deployment_threads(platform: DevServer) -> No
 
 
 async def test_an_unknown_graph_fails_its_runs_clearly(platform: DevServer) -> None:
-    runtime = make_runtime(agent(platform, api_key=platform.api_key, graph_id="nope"))
+    runtime = make_runtime(agent(platform, api_key=platform.api_key, graph_id="nope"), load_entry_points=True)
     events = await run(runtime, run_request("assistant", "hello"))
     message = error_of(events)
     # The deployment says which graphs it has (other servers may answer an empty search).
@@ -155,7 +155,7 @@ async def test_a_deployment_that_is_down_fails_runs_not_startup(
                     "connect_timeout": 2,
                 }
             }
-        }
+        }, load_entry_points=True
     )
     events = await run(runtime, run_request("assistant", "hello"))  # startup went through
     message = error_of(events)
@@ -173,7 +173,7 @@ def test_options_are_checked_when_the_runtime_is_built() -> None:
                 "agents": {
                     "a": {"provider": "langgraph-platform", "deployment_url": "localhost:2024"}
                 }
-            }
+            }, load_entry_points=True
         )
     with pytest.raises(ConfigError, match=r"agents\.a\.multitask_strategy"):
         make_runtime(
@@ -185,7 +185,7 @@ def test_options_are_checked_when_the_runtime_is_built() -> None:
                         "multitask_strategy": "x",
                     }
                 }
-            }
+            }, load_entry_points=True
         )
 
 
@@ -203,7 +203,7 @@ async def test_regenerate_and_edit_fork_the_platform_thread_at_the_right_checkpo
 ) -> None:
     from ag_ui.core import AssistantMessage, UserMessage
 
-    runtime = make_runtime(agent(platform, api_key=platform.api_key))
+    runtime = make_runtime(agent(platform, api_key=platform.api_key), load_entry_points=True)
     thread = str(uuid.uuid4())
     first = UserMessage(id=str(uuid.uuid4()), content="count")
     second = UserMessage(id=str(uuid.uuid4()), content="count")

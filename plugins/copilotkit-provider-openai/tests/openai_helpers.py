@@ -61,7 +61,7 @@ def fake(llm: FakeLLMServer) -> FakeLLMServer:
 def chat_runtime(fake: FakeLLMServer, tmp_path: Path, **options: Any) -> Any:
     agent = {"provider": "openai", "model": "fake-gpt", "base_url": fake.openai_url,
              "api_key": SECRET, "max_retry_wait": 2, **options}
-    return make_runtime({"agents": {"chat": agent}}, plugins={"shop": ACTIONS}, tmp_path=tmp_path)
+    return make_runtime({"agents": {"chat": agent}}, plugins={"shop": ACTIONS}, tmp_path=tmp_path, load_entry_points=True)
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def sdk(llm: FakeLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 @pytest.fixture(scope="module")
 def served(sdk: CrewAISdkServer) -> Iterator[ServedRuntime]:
     config = {"agents": {"crew_sdk": {"provider": "copilotkit-remote", "url": sdk.url}}}
-    with serve_runtime(make_runtime(config)) as runtime:
+    with serve_runtime(make_runtime(config, load_entry_points=True)) as runtime:
         yield runtime
 
 
@@ -174,7 +174,7 @@ def test_an_endpoint_that_dies_fails_the_run_with_a_clear_error(
     sdk = start_crewai_sdk(tmp_path, llm.openai_url)
     config = {"agents": {"crew_sdk": {"provider": "copilotkit-remote", "url": sdk.url}}}
     try:
-        with serve_runtime(make_runtime(config)) as runtime:
+        with serve_runtime(make_runtime(config, load_entry_points=True)) as runtime:
             sdk.stop()
             events = run(runtime.url, "chat_flow", [user("hello")])
     finally:

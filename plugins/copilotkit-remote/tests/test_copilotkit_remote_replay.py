@@ -82,7 +82,7 @@ def replay() -> Iterator[tuple[Replay, ServedRuntime]]:
     fake.load("text")
     with serve_app(fake.app()) as origin:
         config = {"agents": {"sdk": {"provider": "copilotkit-remote", "url": f"{origin}/copilotkit"}}}
-        with serve_runtime(make_runtime(config)) as served:
+        with serve_runtime(make_runtime(config, load_entry_points=True)) as served:
             yield fake, served
 
 

@@ -52,7 +52,7 @@ def test_remote_actions_are_backend_actions_of_llm_agents(sdk_origin: str, llm: 
     llm.script(Turn(tool_calls=[("lookup_order", {"order_id": 7})]),
                Turn(tool_calls=[("greet", {"name": "Ada", "loud": True})]),
                Turn(tool_calls=[("explode", {"reason": "disk full"})]), Turn(text="Done."))
-    with serve_runtime(make_runtime({"agents": agents})) as served:
+    with serve_runtime(make_runtime({"agents": agents}, load_entry_points=True)) as served:
         events = run(served.url, "chat")
     results = [e["content"] for e in events if e["type"] == "TOOL_CALL_RESULT"]
     assert results[:2] == ['{"order": 7, "status": "shipped"}', "HELLO, ADA"]
@@ -67,9 +67,9 @@ def test_remote_actions_are_backend_actions_of_llm_agents(sdk_origin: str, llm: 
 def test_an_unreachable_endpoint_is_a_config_error_unless_its_agents_are_listed() -> None:
     url = f"http://127.0.0.1:{free_port()}/copilotkit"
     with pytest.raises(ConfigError, match=r"agents\.sdk: the CopilotKit remote endpoint .*/info did not answer"):
-        make_runtime({"agents": {"sdk": {"provider": "copilotkit-remote", "url": url}}})
+        make_runtime({"agents": {"sdk": {"provider": "copilotkit-remote", "url": url}}}, load_entry_points=True)
     runtime = make_runtime({"agents": {"sdk": {"provider": "copilotkit-remote", "url": url,
-                                               "agents": ["todo_agent"]}}})
+                                               "agents": ["todo_agent"]}}}, load_entry_points=True)
     with serve_runtime(runtime) as served:
         events = run(served.url, "todo_agent")
     assert events[-1]["type"] == "RUN_ERROR"
@@ -80,7 +80,7 @@ def test_an_unreachable_endpoint_is_a_config_error_unless_its_agents_are_listed(
 def test_an_agent_the_endpoint_does_not_serve_is_a_config_error(sdk_origin: str) -> None:
     with pytest.raises(ConfigError, match="serves no agent todo_agent"):
         make_runtime({"agents": {"sdk": {"provider": "copilotkit-remote",
-                                         "url": f"{sdk_origin}/copilotkit", "agents": ["todo_agent"]}}})
+                                         "url": f"{sdk_origin}/copilotkit", "agents": ["todo_agent"]}}}, load_entry_points=True)
 
 
 @pytest.mark.parametrize("order", ["remote first", "llm first"])
@@ -92,7 +92,7 @@ def test_an_llm_agent_listing_actions_gets_the_remote_ones_it_names(
                      "api_key": "sk-test", "actions": ["greet"]})
     agents = dict([remote, chat] if order == "remote first" else [chat, remote])
     llm.script(Turn(tool_calls=[("greet", {"name": "Lin"})]), Turn(text="Done."))
-    with serve_runtime(make_runtime({"agents": agents})) as served:
+    with serve_runtime(make_runtime({"agents": agents}, load_entry_points=True)) as served:
         events = run(served.url, "chat")
     assert [e["content"] for e in events if e["type"] == "TOOL_CALL_RESULT"] == ["Hello, Lin"]
     assert {t["function"]["name"] for t in llm.requests[0]["tools"]} == {"greet"}
@@ -105,4 +105,4 @@ def test_a_listed_action_the_endpoint_does_not_offer_is_a_config_error(
         make_runtime({"agents": {
             "chat": {"provider": "openai", "model": "fake-gpt", "base_url": llm.openai_url,
                      "api_key": "sk-test", "actions": ["greeet"]},
-            "sdk": {"provider": "copilotkit-remote", "url": f"{sdk_origin}/copilotkit"}}})
+            "sdk": {"provider": "copilotkit-remote", "url": f"{sdk_origin}/copilotkit"}}}, load_entry_points=True)

@@ -19,8 +19,9 @@
 * :func:`make_runtime`, :func:`serve_runtime`: a runtime with chosen plugins, served by uvicorn
   on a free local port for tests that speak real HTTP.
 
-The pytest plugin :mod:`copilotkit_runtime.testing.fixtures` (auto-loaded) adds the
-``anyio_backend`` fixture so these async tests run on asyncio.
+The contract suites bring their own ``anyio_backend`` fixture (asyncio). For your other
+async tests, opt in to :mod:`copilotkit_runtime.testing.pytest_plugin` in your root
+``conftest.py``: ``pytest_plugins = ["copilotkit_runtime.testing.pytest_plugin"]``.
 """
 
 from __future__ import annotations

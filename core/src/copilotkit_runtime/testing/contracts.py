@@ -49,6 +49,11 @@ class StoreContract:
 
     short_ttl: float = 0.3
 
+    @pytest.fixture
+    def anyio_backend(self) -> str:
+        """The suite runs on asyncio, whatever the project's own pytest setup."""
+        return "asyncio"
+
     # -- threads -----------------------------------------------------------------------------
 
     async def test_unknown_thread_is_none(self, store: StateStore) -> None:
@@ -494,6 +499,11 @@ class ProviderContract:
     """
 
     prompt: str = "hello"
+
+    @pytest.fixture
+    def anyio_backend(self) -> str:
+        """The suite runs on asyncio, whatever the project's own pytest setup."""
+        return "asyncio"
 
     def make_request(self, provider: AgentProvider, thread_id: str | None = None) -> RunRequest:
         agent = provider.agents()[0].name

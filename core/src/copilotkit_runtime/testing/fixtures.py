@@ -1,10 +1,8 @@
-"""pytest plugin shipped with copilotkit-runtime (entry point ``pytest11``)."""
+"""Kept for environments installed before 0.1.1, whose ``pytest11`` entry point still names
+this module; use :mod:`copilotkit_runtime.testing.pytest_plugin` (opt-in) instead."""
 
 from __future__ import annotations
 
-import pytest
+from .pytest_plugin import anyio_backend
 
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+__all__ = ["anyio_backend"]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ag_ui.core import Message, RunAgentInput, Tool, UserMessage
 
 from ..config import Settings, load_settings
+from ..errors import UnknownTypeError
+from ..plugins import ENV_PLUGINS
 from ..providers import RunRequest
 from ..runtime import Runtime
 
@@ -37,12 +39,34 @@ def _empty_config(tmp_path: Path | None) -> Path:
 
 def make_runtime(config: Mapping[str, Any] | None = None, *,
                  plugins: Mapping[str, object] | None = None,
-                 load_entry_points: bool = True, tmp_path: Path | None = None,
+                 load_entry_points: bool | Sequence[str] = False, tmp_path: Path | None = None,
                  env: Mapping[str, str] | None = None) -> Runtime:
-    """A built (not started) runtime. ``plugins`` adds plugin objects by name."""
+    """A built (not started) runtime with only the plugins the test names.
+
+    ``plugins`` adds plugin objects by name (a module or any object with hook functions, e.g.
+    :data:`~copilotkit_runtime.testing.scripted_plugin`); the built-ins are always there.
+    Installed plugins (entry points) are *not* loaded unless asked: ``load_entry_points=True``
+    loads every installed one, a list of entry point names (``["redis"]``) loads those only,
+    so a test does not change with what else happens to be installed.
+    """
     settings = make_settings(config, tmp_path=tmp_path, env=env)
-    return Runtime(settings, plugins=plugins, load_entry_points=load_entry_points,
-                   environ=dict(env or {})).build()
+    environ = dict(env or {})
+    if not isinstance(load_entry_points, bool):
+        if ENV_PLUGINS in environ:
+            raise ValueError(f"make_runtime: give load_entry_points=[...] or env "
+                             f"{ENV_PLUGINS}, not both")
+        environ[ENV_PLUGINS] = ",".join(load_entry_points)
+    runtime = Runtime(settings, plugins=plugins, load_entry_points=bool(load_entry_points)
+                      or not isinstance(load_entry_points, bool), environ=environ)
+    try:
+        return runtime.build()
+    except UnknownTypeError as exc:
+        if load_entry_points is not False:
+            raise
+        raise UnknownTypeError(
+            f"{exc} (make_runtime loads no installed plugin unless asked: pass "
+            "plugins={name: plugin}, load_entry_points=[\"<entry point>\"] or "
+            "load_entry_points=True)") from exc
 
 
 def run_request(agent: str, text: str | None = "hello", *, thread_id: str | None = None,
