@@ -16,6 +16,9 @@
   agent needs a particular message).
 * :class:`ScriptedProvider` (type ``scripted``, registered by :data:`scripted_plugin`): an
   agent whose behaviour the test picks with ``mode``, and which records what it saw.
+* :class:`RuntimeClient`: the runtime's ASGI app driven in-process over HTTP, both protocols
+  (``run``, ``info``, ``graphql``...).
+* :func:`provider_context`, :func:`make_provider`: a provider instance without a runtime.
 * :func:`make_runtime`, :func:`serve_runtime`: a runtime with chosen plugins, served by uvicorn
   on a free local port for tests that speak real HTTP.
 
@@ -26,20 +29,25 @@ async tests, opt in to :mod:`copilotkit_runtime.testing.pytest_plugin` in your r
 
 from __future__ import annotations
 
+from .client import RuntimeClient, parse_sse
 from .contracts import ProviderContract, StoreContract, collect_events
-from .runtime import make_runtime, make_settings, run_request
+from .runtime import make_provider, make_runtime, make_settings, provider_context, run_request
 from .scripted import ScriptedOptions, ScriptedProvider, scripted_plugin
 from .server import ServedRuntime, serve_runtime
 
 __all__ = [
     "ProviderContract",
+    "RuntimeClient",
     "ScriptedOptions",
     "ScriptedProvider",
     "ServedRuntime",
     "StoreContract",
     "collect_events",
+    "make_provider",
     "make_runtime",
     "make_settings",
+    "parse_sse",
+    "provider_context",
     "run_request",
     "scripted_plugin",
     "serve_runtime",

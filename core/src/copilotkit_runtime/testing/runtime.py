@@ -5,15 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ag_ui.core import Message, RunAgentInput, Tool, UserMessage
 
+from ..actions import Action
 from ..config import Settings, load_settings
 from ..errors import UnknownTypeError
 from ..plugins import ENV_PLUGINS
-from ..providers import RunRequest
+from ..providers import AgentProvider, ProviderContext, RunRequest
 from ..runtime import Runtime
+from ..stores import StateStore
 
 
 def make_settings(config: Mapping[str, Any] | None = None, *, tmp_path: Path | None = None,
@@ -82,3 +84,33 @@ def run_request(agent: str, text: str | None = "hello", *, thread_id: str | None
                             forwarded_props={}),
         **kwargs,
     )
+
+
+def provider_context(tmp_path: Path | None = None, *, store: StateStore | None = None,
+                     actions: Mapping[str, Action] | None = None,
+                     config_dir: Path | None = None) -> ProviderContext:
+    """A :class:`~copilotkit_runtime.providers.ProviderContext` for unit-testing a provider
+    without a runtime: a memory store (or ``store``), the given backend ``actions``, the config
+    and data folders in ``tmp_path`` (a fresh temporary folder if not given)."""
+    import tempfile
+
+    from ..default_plugins.memory_store import MemoryStore
+
+    folder = tmp_path or Path(tempfile.mkdtemp(prefix="copilotkit-test-"))
+    return ProviderContext(config_dir=config_dir or folder,
+                           store=store if store is not None else MemoryStore(),
+                           actions=dict(actions or {}), data_dir=folder)
+
+
+ProviderT = TypeVar("ProviderT", bound=AgentProvider[Any])
+
+
+def make_provider(provider_type: type[ProviderT], options: Mapping[str, Any] | None = None, *,
+                  name: str = "agent", description: str = "",
+                  context: ProviderContext | None = None,
+                  tmp_path: Path | None = None) -> ProviderT:
+    """An instance of ``provider_type`` as the runtime would build it from
+    ``[agents.NAME]`` with ``options`` (validated by its ``Options`` model, so a wrong key
+    fails here as it would in the config). Not started: ``await provider.startup()``."""
+    validated = provider_type.Options.model_validate(dict(options or {}))
+    return provider_type(name, validated, context or provider_context(tmp_path), description)
