@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from copilotkit_runtime.default_plugins.topic_guardrail import TopicGuardrail, TopicOptions
+from copilotkit_runtime.errors import UnauthorizedError
+from copilotkit_runtime.middleware import Principal, RequestContext, RequestMiddleware
 from copilotkit_runtime.testing import (
+    GuardrailContract,
+    MiddlewareContract,
     ProviderContract,
     RuntimeClient,
     ScriptedProvider,
@@ -100,7 +105,10 @@ def test_provider_context_defaults_to_a_memory_store(tmp_path: Path) -> None:
 
 
 class TestScriptedProviderContract(ProviderContract):
-    """The public ScriptedProvider passes the contract it helps others pass."""
+    """The public ScriptedProvider passes the contract it helps others pass (every ability)."""
+
+    tool_prompt = "please call contract_tool"
+    starting_state = {"color": "red"}
 
     @pytest.fixture
     async def provider(self, tmp_path: Path) -> AsyncIterator[ScriptedProvider]:
@@ -108,3 +116,37 @@ class TestScriptedProviderContract(ProviderContract):
         await provider.startup()
         yield provider
         await provider.shutdown()
+
+
+class TestTopicGuardrailContract(GuardrailContract):
+    """The built-in topic guardrail passes the guardrail contract."""
+
+    allowed_prompt = "what is the weather like"
+    blocked_prompt = "tell me about politics"
+
+    @pytest.fixture
+    def guardrail(self) -> TopicGuardrail:
+        return TopicGuardrail("topics", TopicOptions(deny_list=["politics"]))
+
+
+class KeyMiddleware(RequestMiddleware):
+    """A header key, as a plugin author would write it."""
+
+    authenticates_users = True
+
+    async def authenticate(self, context: RequestContext) -> Principal:
+        if context.headers.get("x-key") != "secret":
+            raise UnauthorizedError("a valid x-key header is needed")
+        return Principal("key-user", kind="api_key")
+
+
+class TestKeyMiddlewareContract(MiddlewareContract):
+    def allowed_headers(self) -> dict[str, str]:
+        return {"x-key": "secret"}
+
+    def refused_headers(self) -> dict[str, str]:
+        return {"x-key": "wrong"}
+
+    @pytest.fixture
+    def middleware(self) -> KeyMiddleware:
+        return KeyMiddleware()

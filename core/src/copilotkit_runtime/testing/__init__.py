@@ -30,12 +30,20 @@ async tests, opt in to :mod:`copilotkit_runtime.testing.pytest_plugin` in your r
 from __future__ import annotations
 
 from .client import RuntimeClient, parse_sse
-from .contracts import ProviderContract, StoreContract, collect_events
+from .contracts import (
+    GuardrailContract,
+    MiddlewareContract,
+    ProviderContract,
+    StoreContract,
+    collect_events,
+)
 from .runtime import make_provider, make_runtime, make_settings, provider_context, run_request
 from .scripted import ScriptedOptions, ScriptedProvider, scripted_plugin
 from .server import ServedRuntime, serve_runtime
 
 __all__ = [
+    "GuardrailContract",
+    "MiddlewareContract",
     "ProviderContract",
     "RuntimeClient",
     "ScriptedOptions",

@@ -86,7 +86,8 @@ class RuntimeClient:
                 "forwardedProps": dict(forwarded_props or {})}
 
     async def run(self, agent: str, messages: str | Sequence[Mapping[str, Any]] | None = None,
-                  *, check: bool = True, **body: Any) -> list[dict[str, Any]]:
+                  *, check: bool = True, headers: Mapping[str, str] | None = None,
+                  **body: Any) -> list[dict[str, Any]]:
         """``POST {base}/agent/{agent}/run``: the run's events as wire JSON dicts.
 
         ``messages`` is a user text or a list of AG-UI messages; other keywords are those of
@@ -94,7 +95,7 @@ class RuntimeClient:
         a non-200 answer raises ``httpx.HTTPStatusError``."""
         response = await self.http.post(f"{self.base_path}/agent/{agent}/run",
                                         json=self.run_body(messages, **body),
-                                        headers={"accept": "text/event-stream"})
+                                        headers={"accept": "text/event-stream", **(headers or {})})
         if check:
             response.raise_for_status()
         return parse_sse(response.text)
@@ -132,7 +133,8 @@ class RuntimeClient:
     # -- GraphQL (v1) ----------------------------------------------------------------------------
 
     async def graphql(self, query: str, variables: Mapping[str, Any] | None = None, *,
-                      operation_name: str | None = None) -> dict[str, Any]:
+                      operation_name: str | None = None,
+                      headers: Mapping[str, str] | None = None) -> dict[str, Any]:
         """``POST {base}`` with a GraphQL document: the whole result as one JSON document
         (a streamed ``generateCopilotResponse`` is answered buffered, as for a client that
         does not accept ``multipart/mixed``)."""
@@ -140,5 +142,5 @@ class RuntimeClient:
         if operation_name:
             payload["operationName"] = operation_name
         response = await self.http.post(self.base_path, json=payload,
-                                        headers={"accept": "application/json"})
+                                        headers={"accept": "application/json", **(headers or {})})
         return response.json()

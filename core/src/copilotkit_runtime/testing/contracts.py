@@ -7,13 +7,29 @@ them (e.g. ``StateStore.supports_ttl = False``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
-from ag_ui.core import BaseEvent, EventType
+from ag_ui.core import (
+    AssistantMessage,
+    BaseEvent,
+    EventType,
+    FunctionCall,
+    Tool,
+    ToolCall,
+    ToolMessage,
+)
 
 from ..errors import VersionConflictError
+from ..guardrails import Guardrail, GuardrailDecision
+from ..hookspecs import hookimpl
+from ..middleware import RequestMiddleware
 from ..providers import AgentProvider, RunRequest
 from ..stores import (
     InvalidCursorError,
@@ -24,7 +40,9 @@ from ..stores import (
     update_thread,
 )
 from ..stream import StreamValidator
-from .runtime import run_request
+from .client import RuntimeClient
+from .runtime import make_runtime, run_request
+from .scripted import ScriptedProvider, scripted_plugin
 
 
 def _tid() -> str:
@@ -553,7 +571,212 @@ class ProviderContract:
         leftover = [t for t in asyncio.all_tasks() - before if not t.done()]
         assert leftover == [], leftover
 
+    # -- tools, cancellation, state (optional abilities skip) -------------------------------
+
+    #: a prompt under which the agent calls the offered :attr:`tool` (None: tools are skipped)
+    tool_prompt: str | None = None
+    #: the frontend tool offered with :attr:`tool_prompt`
+    tool: Tool = Tool(name="contract_tool", description="A tool of the contract suite: call it.",
+                      parameters={"type": "object", "properties": {}})
+    #: a starting state the agent keeps in the state it reports (None: skipped)
+    starting_state: dict[str, Any] | None = None
+
+    def _needs_tools(self) -> str:
+        if self.tool_prompt is None:
+            pytest.skip("set tool_prompt to a prompt under which the agent calls `tool`")
+        return self.tool_prompt
+
+    async def test_calls_an_offered_frontend_tool(self, provider: AgentProvider) -> None:
+        prompt = self._needs_tools()
+        agent = provider.agents()[0].name
+        events = await self._run(provider, run_request(agent, prompt, tools=[self.tool]))
+        starts = [e for e in events if e.type is EventType.TOOL_CALL_START]
+        assert [e.tool_call_name for e in starts] == [self.tool.name]  # type: ignore[attr-defined]
+        args = "".join(e.delta for e in events if e.type is EventType.TOOL_CALL_ARGS  # type: ignore[attr-defined]
+                       and e.tool_call_id == starts[0].tool_call_id)  # type: ignore[attr-defined]
+        assert isinstance(json.loads(args or "{}"), dict), args
+        assert events[-1].type is EventType.RUN_FINISHED
+
+    async def test_continues_after_the_frontend_tool_result(self, provider: AgentProvider) -> None:
+        """The round trip: the frontend ran the tool; the next run carries its result."""
+        prompt = self._needs_tools()
+        agent = provider.agents()[0].name
+        tid = f"thread-{uuid.uuid4().hex}"
+        first = run_request(agent, prompt, thread_id=tid, tools=[self.tool])
+        events = await self._run(provider, first)
+        start = next(e for e in events if e.type is EventType.TOOL_CALL_START)
+        call_id = start.tool_call_id  # type: ignore[attr-defined]
+        messages = [*first.messages,
+                    AssistantMessage(id=f"msg-{uuid.uuid4().hex}", tool_calls=[ToolCall(
+                        id=call_id, type="function",
+                        function=FunctionCall(name=self.tool.name, arguments="{}"))]),
+                    ToolMessage(id=f"msg-{uuid.uuid4().hex}", tool_call_id=call_id,
+                                content="contract tool result")]
+        second = await self._run(provider, run_request(agent, None, thread_id=tid,
+                                                       messages=messages, tools=[self.tool]))
+        assert second[-1].type is EventType.RUN_FINISHED, second[-1]
+        answered = {EventType.TEXT_MESSAGE_CONTENT, EventType.MESSAGES_SNAPSHOT,
+                    EventType.STATE_SNAPSHOT, EventType.TOOL_CALL_START}
+        assert any(e.type in answered for e in second), [e.type for e in second]
+
+    async def test_cancelling_a_run_midway_leaves_no_task(self, provider: AgentProvider) -> None:
+        """The consuming task is cancelled while the run is under way (a client went away)."""
+        before = asyncio.all_tasks()
+        request = self.make_request(provider)
+        started = asyncio.Event()
+
+        async def consume() -> None:
+            async for _ in provider.run(request):
+                started.set()
+
+        task = asyncio.ensure_future(consume())
+        waiter = asyncio.ensure_future(started.wait())
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.05)
+        leftover = [t for t in asyncio.all_tasks() - before if not t.done()]
+        assert leftover == [], leftover
+        # The provider is still usable on the same thread.
+        again = await self._run(provider, self.make_request(provider, request.thread_id))
+        assert again[-1].type is EventType.RUN_FINISHED
+
+    async def test_the_starting_state_is_honoured(self, provider: AgentProvider) -> None:
+        if self.starting_state is None:
+            pytest.skip("set starting_state to a state the agent keeps")
+        agent = provider.agents()[0].name
+        request = run_request(agent, self.prompt, state=dict(self.starting_state))
+        events = await self._run(provider, request)
+        snapshots = [e.snapshot for e in events if e.type is EventType.STATE_SNAPSHOT]  # type: ignore[attr-defined]
+        if not snapshots:
+            pytest.skip("the agent reports no state")
+        assert {k: snapshots[-1].get(k) for k in self.starting_state} == self.starting_state
+
     async def test_load_thread_of_unknown_thread(self, provider: AgentProvider) -> None:
         agent = provider.agents()[0].name
         snapshot = await provider.load_thread(agent, f"thread-{uuid.uuid4().hex}")
         assert snapshot is None or snapshot.exists is False
+
+
+@pytest.mark.anyio
+class GuardrailContract:
+    """The behaviour of every :class:`~copilotkit_runtime.guardrails.Guardrail`.
+
+    Supply a ``guardrail`` fixture (an instance). Set :attr:`blocked_prompt` to an input it
+    refuses (and :attr:`blocked_output` to an output it refuses, if it checks output); the
+    tests of what is not set skip.
+    """
+
+    #: an input the guardrail lets through
+    allowed_prompt: str = "hello"
+    #: an input the guardrail refuses (None: the blocking tests skip)
+    blocked_prompt: str | None = None
+    #: an assistant text the guardrail lets through
+    allowed_output: str = "Hello! How can I help?"
+    #: an assistant text it refuses (None: skipped; needs ``checks_output = True``)
+    blocked_output: str | None = None
+
+    @pytest.fixture
+    def anyio_backend(self) -> str:
+        return "asyncio"
+
+    def _blocked(self) -> str:
+        if self.blocked_prompt is None:
+            pytest.skip("set blocked_prompt to an input the guardrail refuses")
+        return self.blocked_prompt
+
+    async def test_an_ordinary_request_is_allowed(self, guardrail: Guardrail) -> None:
+        assert await guardrail.check_input(run_request("agent", self.allowed_prompt)) is None
+
+    async def test_a_request_without_user_text_does_not_fail(self, guardrail: Guardrail) -> None:
+        decision = await guardrail.check_input(run_request("agent", None))
+        assert decision is None or isinstance(decision, GuardrailDecision)
+
+    async def test_a_refusal_has_a_reason_for_the_user(self, guardrail: Guardrail) -> None:
+        decision = await guardrail.check_input(run_request("agent", self._blocked()))
+        assert isinstance(decision, GuardrailDecision), decision
+        assert decision.reason.strip(), "the reason is shown to the user: say why"
+
+    async def test_concurrent_checks_keep_their_answers(self, guardrail: Guardrail) -> None:
+        blocked = self._blocked()
+        prompts = [self.allowed_prompt, blocked] * 10
+        decisions = await asyncio.gather(*(guardrail.check_input(run_request("agent", p))
+                                           for p in prompts))
+        assert [d is None for d in decisions] == [p == self.allowed_prompt for p in prompts]
+
+    async def test_an_ordinary_output_is_allowed(self, guardrail: Guardrail) -> None:
+        request = run_request("agent", self.allowed_prompt)
+        assert await guardrail.check_output(self.allowed_output, request) is None
+
+    async def test_a_refused_output_has_a_reason(self, guardrail: Guardrail) -> None:
+        if self.blocked_output is None:
+            pytest.skip("set blocked_output to an assistant text the guardrail refuses")
+        assert type(guardrail).checks_output, "set checks_output = True, or the engine skips it"
+        decision = await guardrail.check_output(self.blocked_output,
+                                                run_request("agent", self.allowed_prompt))
+        assert isinstance(decision, GuardrailDecision) and decision.reason.strip()
+
+
+@pytest.mark.anyio
+class MiddlewareContract:
+    """The behaviour of every :class:`~copilotkit_runtime.middleware.RequestMiddleware`, in a
+    real runtime (a scripted agent named ``agent``) driven over HTTP by :class:`RuntimeClient`.
+
+    Supply a ``middleware`` fixture (an instance). Override :meth:`allowed_headers` with the
+    headers of a request it lets through (a valid token...), :meth:`refused_headers` with
+    those of one it refuses (None: the refusal tests skip).
+    """
+
+    @pytest.fixture
+    def anyio_backend(self) -> str:
+        return "asyncio"
+
+    def allowed_headers(self) -> dict[str, str]:
+        return {}
+
+    def refused_headers(self) -> dict[str, str] | None:
+        return None
+
+    @pytest.fixture
+    async def client(self, middleware: RequestMiddleware, tmp_path: Path
+                     ) -> AsyncIterator[RuntimeClient]:
+        plugin = SimpleNamespace(
+            register_middleware=hookimpl(lambda registry: registry.add("contract", middleware)))
+        runtime = make_runtime({"agents": {"agent": {"provider": "scripted"}}},
+                               plugins={"scripted": scripted_plugin, "contract-middleware": plugin},
+                               tmp_path=tmp_path)
+        async with RuntimeClient(runtime) as client:
+            yield client
+
+    async def test_an_allowed_run_reaches_the_agent(self, client: RuntimeClient) -> None:
+        events = await client.run("agent", "hello", headers=self.allowed_headers())
+        assert events[-1]["type"] == "RUN_FINISHED", events[-1]
+        provider = client.runtime.providers["agent"]
+        assert isinstance(provider, ScriptedProvider) and len(provider.requests) == 1
+        if getattr(client.runtime.middleware[0], "authenticates_users", False):
+            assert provider.requests[0].principal is not None, "no principal reached the agent"
+
+    async def test_an_allowed_graphql_request_is_answered(self, client: RuntimeClient) -> None:
+        answer = await client.graphql("{ availableAgents { agents { name } } }",
+                                      headers=self.allowed_headers())
+        assert answer.get("errors") is None, answer
+        assert [a["name"] for a in answer["data"]["availableAgents"]["agents"]] == ["agent"]
+
+    async def test_a_refused_request_is_a_client_error_on_every_protocol(
+            self, client: RuntimeClient) -> None:
+        refused = self.refused_headers()
+        if refused is None:
+            pytest.skip("override refused_headers() with the headers of a refused request")
+        base = client.base_path
+        body = client.run_body("hello")
+        for method, path, payload in (
+                ("POST", f"{base}/agent/agent/run", body),
+                ("GET", f"{base}/info", None),
+                ("POST", base, {"query": "{ availableAgents { agents { name } } }"})):
+            response = await client.http.request(method, path, json=payload, headers=refused)
+            assert 400 <= response.status_code < 500, (path, response.status_code)
+            assert response.json(), "a refusal says why, as JSON"
+        provider = client.runtime.providers["agent"]
+        assert isinstance(provider, ScriptedProvider) and provider.requests == []
