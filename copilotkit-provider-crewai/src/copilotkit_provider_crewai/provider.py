@@ -32,6 +32,7 @@ from copilotkit_runtime.providers import (
     RunRequest,
 )
 
+from . import copilotkit_sdk
 from .environment import configure_crewai_environment
 from .loading import import_reference
 from .messages import agui_to_openai, context_to_dicts, tools_to_openai
@@ -86,6 +87,7 @@ class CrewAIProvider(AgentProvider):
         key = "flow" if opts.flow else "crew"
         reference = opts.flow or opts.crew
         assert reference is not None
+        copilotkit_sdk.install()  # flows written for `from copilotkit.crewai import ...`
         self.target = import_reference(reference, agent=name, key=key, base_dir=context.config_dir)
         self.kind = key
         self._crew_spec: Any = None
