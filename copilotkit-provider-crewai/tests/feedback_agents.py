@@ -26,3 +26,29 @@ class ReviewFlow(Flow[ReviewState]):
         self.state.verdict = result.feedback
         self.state.messages.append({"role": "assistant",
                                     "content": f"Feedback on the draft: {result.feedback}"})
+
+
+class TripState(FlowState):
+    messages: list[Any] = []
+    city: str = ""
+    nights: str = ""
+    plan: str = ""
+
+
+class TripFlow(Flow[TripState]):
+    """Asks twice with ``Flow.ask()`` (a sync and an async step) and plans with the answers."""
+
+    @start()
+    def choose_city(self) -> str:
+        self.state.messages.append({"role": "assistant", "content": "Let us plan a trip."})
+        self.state.city = self.ask("Which city?", metadata={"field": "city"}) or "nowhere"
+        return self.state.city
+
+    @listen(choose_city)
+    async def choose_nights(self, city: str) -> None:
+        self.state.nights = self.ask(f"How many nights in {city}?") or "0"
+
+    @listen(choose_nights)
+    def plan_trip(self) -> None:
+        self.state.plan = f"{self.state.nights} nights in {self.state.city}"
+        self.state.messages.append({"role": "assistant", "content": f"Planned: {self.state.plan}"})

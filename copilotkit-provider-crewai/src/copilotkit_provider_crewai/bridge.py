@@ -56,7 +56,7 @@ class RunChannel:
     """A thread-safe, one-way pipe from a kickoff thread to the provider's ``run``.
 
     Items are tuples: ``("crewai", source, event)``, ``("agui", event)``, ``("done", value)``,
-    ``("error", exception)``.
+    ``("error", exception)``, ``("ask", question)`` (a ``Flow.ask()`` waiting for an answer).
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, *, root: Any = None) -> None:
@@ -66,6 +66,7 @@ class RunChannel:
         self.root = root
         self.exit_requested = False
         self.current_step: str | None = None
+        self.question: Any = None  # a Flow.ask() waiting for its answer (asking.Question)
         self._kickoff_loop: asyncio.AbstractEventLoop | None = None
         self._kickoff_task: asyncio.Task[Any] | None = None
         self._lock = threading.Lock()
@@ -95,6 +96,9 @@ class RunChannel:
     def cancel(self) -> None:
         """Stop the kickoff as soon as it lets us (see the module docstring)."""
         self.cancelled.set()
+        question = self.question
+        if question is not None:
+            question.answer.cancel()
         with self._lock:
             loop, task = self._kickoff_loop, self._kickoff_task
         if loop is not None and task is not None and not loop.is_closed():

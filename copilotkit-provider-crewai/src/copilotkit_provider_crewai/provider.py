@@ -16,10 +16,11 @@ import asyncio
 import copy
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ag_ui.core import BaseEvent, CustomEvent
+from ag_ui.core import BaseEvent, CustomEvent, StepFinishedEvent, StepStartedEvent
 from pydantic import BaseModel, Field, model_validator
 
 from copilotkit_runtime.errors import ConfigError
@@ -64,6 +65,17 @@ class CrewAIOptions(ProviderOptions):
         return self
 
 
+@dataclass
+class _Parked:
+    """A kickoff waiting in ``Flow.ask()`` between two runs of its thread."""
+
+    channel: Any
+    translator: Any
+    flow: Any
+    outcome: dict[str, Any]
+    question: Any
+
+
 class CrewAIStepError(Exception):
     """A flow step (or the crew chat) raised. The engine reports it as the run's ``RUN_ERROR``
     (``Agent 'NAME' failed: CrewAIStepError: step 'STEP' raised ValueError: ...``), with the
@@ -92,6 +104,7 @@ class CrewAIProvider(AgentProvider):
         self.kind = key
         self._crew_spec: Any = None
         self._channels: set[Any] = set()
+        self._parked: dict[str, _Parked] = {}  # thread id -> a kickoff waiting in Flow.ask()
         if key == "flow":
             self._check_flow_target()
 
@@ -172,39 +185,56 @@ class CrewAIProvider(AgentProvider):
         return inputs
 
     async def run(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
-        from . import feedback
+        from . import asking, feedback
         from .bridge import RunChannel, bind_foreign_helpers
         from .translate import RunTranslator
 
         feedback.install()
+        asking.install()
         answer = feedback.resume_answer(request) if self.kind == "flow" else None
-        resumed = self._pending_flow(request.thread_id) if answer is not None else None
-        if resumed is not None:
-            flow = resumed
+        parked = self._parked.pop(request.thread_id, None)
+        if parked is not None and (answer is None or not parked.question.waiting):
+            parked.channel.cancel()  # not answered: that kickoff is over, start afresh
+            parked = None
+        preface: list[BaseEvent] = []
+        if parked is not None:
+            # A Flow.ask() waits in its kickoff: answer it, and this run carries on from there.
+            channel, translator, flow, outcome = (parked.channel, parked.translator,
+                                                  parked.flow, parked.outcome)
+            translator.run_id = request.run_id
+            translator.known_ids.update(m.id for m in request.messages)
+            translator.node_name = parked.question.method
+            preface.append(StepStartedEvent(step_name=parked.question.method))
+            parked.question.answer.set_result(answer or "")
         else:
-            flow = await self._new_crew_flow() if self.kind == "crew" else self._new_flow()
-        inputs = self._inputs(request, flow)
-        loop = asyncio.get_running_loop()
-        channel = RunChannel(loop, root=flow)
-        translator = RunTranslator(run_id=request.run_id,
-                                   input_message_ids=[m["id"] for m in inputs.get("messages", [])],
-                                   root=flow, tool_names=[t.name for t in request.tools])
-
-        outcome: dict[str, Any] = {}
-
-        async def kickoff() -> Any:
-            bind_foreign_helpers(flow)
+            resumed = self._pending_flow(request.thread_id) if answer is not None else None
             if resumed is not None:
-                outcome["result"] = await flow.resume_async(answer or "")
+                flow = resumed
             else:
-                outcome["result"] = await flow.kickoff_async(inputs=inputs)
-            return flow.state
+                flow = await self._new_crew_flow() if self.kind == "crew" else self._new_flow()
+            inputs = self._inputs(request, flow)
+            channel = RunChannel(asyncio.get_running_loop(), root=flow)
+            translator = RunTranslator(
+                run_id=request.run_id,
+                input_message_ids=[m["id"] for m in inputs.get("messages", [])],
+                root=flow, tool_names=[t.name for t in request.tools])
+            outcome = {}
 
-        channel.start(kickoff, name=f"crewai-{self.name}-{request.run_id[:8]}",
-                      suppress_console=not self.opts.console_output)
+            async def kickoff() -> Any:
+                bind_foreign_helpers(flow)
+                if resumed is not None:
+                    outcome["result"] = await flow.resume_async(answer or "")
+                else:
+                    outcome["result"] = await flow.kickoff_async(inputs=inputs)
+                return flow.state
+
+            channel.start(kickoff, name=f"crewai-{self.name}-{request.run_id[:8]}",
+                          suppress_console=not self.opts.console_output)
         self._channels.add(channel)
         finished = False
         try:
+            for event in preface:
+                yield event
             while True:
                 item = await channel.queue.get()
                 kind = item[0]
@@ -212,6 +242,17 @@ class CrewAIProvider(AgentProvider):
                     events = translator.on_crewai(item[1], item[2])
                 elif kind == "agui":
                     events = translator.on_agui(item[1])
+                elif kind == "ask":
+                    # Flow.ask(): end this run with the question; the kickoff waits for it.
+                    question = item[1]
+                    finished = True
+                    yield StepFinishedEvent(step_name=question.method)
+                    for event in translator.finish(flow.state):
+                        yield event
+                    yield CustomEvent(name=INTERRUPT_EVENT, value=question.value())
+                    self._parked[request.thread_id] = _Parked(channel, translator, flow,
+                                                              outcome, question)
+                    return
                 elif kind == "done":
                     finished = True
                     for event in translator.finish(item[1]):
@@ -251,6 +292,9 @@ class CrewAIProvider(AgentProvider):
         for channel in list(self._channels):
             channel.cancel()
         self._channels.clear()
+        for parked in self._parked.values():
+            parked.channel.cancel()
+        self._parked.clear()
 
     def _failure(self, translator: Any, exc: BaseException) -> CrewAIStepError:
         step = translator.failed_step
