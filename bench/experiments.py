@@ -11,6 +11,9 @@ main against a branch in one run:
     uv run --group bench python bench/experiments.py --concurrency 50 \
         py-fast-main=py@/work/main py-fast-branch=py ts=ts
 
+``--mode v2`` (or ``v2-single``) loads the AG-UI route instead; ``floor``, ``floor-json`` and
+``ts`` are sides there too (the TypeScript side is then the runtime 1.75 of bench/ts-v2).
+
 Prints mean and range of each figure.
 """
 
@@ -35,6 +38,7 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=50)
     p.add_argument("--requests", type=int, default=3000)
     p.add_argument("--tokens", type=int, default=200)
+    p.add_argument("--mode", default="chat", choices=["chat", "agent", *bench.V2_MODES])
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args()
     bench.CLIENT_LOOP = "uvloop" if bench.have_uvloop() else "asyncio"
@@ -46,8 +50,10 @@ def main() -> None:
         if base not in bench.SIDES:
             p.error(f"unknown side {base!r} in {spec!r}: one of {', '.join(bench.SIDES)}")
         sides.append(bench.Side(name, name, tuple(a for a in extra.split(",") if a), src or None)
-                     if base != "ts" else bench.Side("ts", name))
-    ns = argparse.Namespace(warmup=20, tokens=args.tokens, mode="chat", state_every=0)
+                     if base not in ("ts", "floor", "floor-json") else bench.Side(base, name))
+    bench.MODE = args.mode
+    bench.raise_fd_limit()
+    ns = argparse.Namespace(warmup=20, tokens=args.tokens, mode=args.mode, state_every=0)
     logdir = Path(tempfile.mkdtemp(prefix="ckexp-"))
     results: dict[str, list[dict]] = {s.label: [] for s in sides}
     for rnd in range(args.rounds):
