@@ -133,6 +133,9 @@ def main() -> None:
     parser.add_argument("--gc-threshold", type=int, default=0,
                         help="gc.set_threshold(N, 10, 10) (Python's default N is 700)")
     parser.add_argument("--no-cors", action="store_true", help="server.cors_origins = []")
+    parser.add_argument("--coalesce-steps", type=int, default=None,
+                        help="engine.COALESCE_STEPS: loop iterations a reader waits for more "
+                        "events before taking a batch")
     parser.add_argument("--no-record-events", action="store_true",
                         help="store.record_events = false")
     parser.add_argument("--thread-ttl", type=float, default=0, help="store.thread_ttl_seconds")
@@ -143,6 +146,10 @@ def main() -> None:
         import tracemalloc
 
         tracemalloc.start(1)
+    if args.coalesce_steps is not None:
+        from copilotkit_runtime import engine
+
+        engine.COALESCE_STEPS = args.coalesce_steps
     app = build_app(args.tokens, args.state_every, args.loop, args.http, args)
     if not args.no_tune_gc:
         tune_gc()  # what `copilotkit-runtime serve` does by default
