@@ -63,6 +63,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                      "description": "A CrewAI flow that echoes"},
             "research": {"provider": "crewai", "crew": "sample_agents:make_crew",
                          "description": "Researches a topic"},
+            "trip": {"provider": "crewai", "flow": "feedback_agents:TripFlow",
+                     "description": "Asks with Flow.ask()"},
+            "review": {"provider": "crewai", "flow": "feedback_agents:ReviewFlow",
+                       "description": "Asks with @human_feedback"},
         }}, tmp_path=tmp_path_factory.mktemp("served"), load_entry_points=True)
         try:
             with serve_runtime(runtime) as server:
@@ -147,3 +151,57 @@ def test_v1_client_runs_a_crew(served: Any) -> None:
                                    "messages": [{"role": "user", "content": "the topic is lynxes"}]}])
     assert result["error"] is None and result["status"]["code"] == "Success"
     assert any("lynxes are fascinating" in text for text in _texts(result))
+
+
+def _interrupt_answer(thread: str, agent: str, asked: dict[str, Any], response: str,
+                      text: str) -> list[dict[str, Any]]:
+    """The generate step react-core 1.10.6 sends when useLangGraphInterrupt resolves."""
+    [event] = asked["metaEvents"]
+    states = [m for m in asked["messages"] if m.get("__typename") == "AgentStateMessageOutput"]
+    return [{"op": "generate", "threadId": thread,
+             "messages": [{"role": "user", "content": text}],
+             "agentSession": {"agentName": agent, "threadId": thread,
+                              "nodeName": states[-1]["nodeName"] if states else None},
+             "agentStates": [{"agentName": agent, "state": states[-1]["state"] if states else {}}],
+             "metaEvents": [{"name": "LangGraphInterruptEvent",
+                             "value": json.loads(event["value"]), "response": response}]}]
+
+
+def test_v1_client_answers_flow_ask_interrupts_and_the_flow_resumes(served: Any) -> None:
+    thread = str(uuid.uuid4())
+    first = _run_v1(served.url, [{"op": "generate", "threadId": thread, "agent": "trip",
+                                  "messages": [{"role": "user", "content": "plan a trip"}]}])
+    assert first["error"] is None and first["status"]["code"] == "Success"
+    [event] = first["metaEvents"]
+    assert event["__typename"] == "LangGraphInterruptEvent"
+    assert json.loads(event["value"]) == {"message": "Which city?", "method": "choose_city",
+                                          "metadata": {"field": "city"}}
+    assert _texts(first) == ["Let us plan a trip."]
+
+    second = _run_v1(served.url, _interrupt_answer(thread, "trip", first, "Lisbon", "plan a trip"))
+    assert second["error"] is None and second["status"]["code"] == "Success"
+    [event] = second["metaEvents"]
+    assert json.loads(event["value"])["message"] == "How many nights in Lisbon?"
+
+    third = _run_v1(served.url, _interrupt_answer(thread, "trip", second, "3", "plan a trip"))
+    assert third["error"] is None and third["status"]["code"] == "Success"
+    assert third["metaEvents"] == []
+    assert "Planned: 3 nights in Lisbon" in _texts(third)
+    loaded = _run_v1(served.url, [{"op": "loadAgentState", "threadId": thread, "agentName": "trip"}])
+    assert loaded["state"]["plan"] == "3 nights in Lisbon"
+
+
+def test_v1_client_answers_human_feedback_and_the_flow_resumes(served: Any) -> None:
+    thread = str(uuid.uuid4())
+    asked = _run_v1(served.url, [{"op": "generate", "threadId": thread, "agent": "review",
+                                  "messages": [{"role": "user", "content": "write a post"}]}])
+    assert asked["error"] is None and asked["status"]["code"] == "Success"
+    [event] = asked["metaEvents"]
+    assert json.loads(event["value"]) == {"message": "Publish this draft?",
+                                          "output": "A short post about runtimes.",
+                                          "method": "write_draft"}
+    resumed = _run_v1(served.url, _interrupt_answer(thread, "review", asked, "ship it",
+                                                    "write a post"))
+    assert resumed["error"] is None and resumed["status"]["code"] == "Success"
+    assert resumed["metaEvents"] == []
+    assert "Feedback on the draft: ship it" in _texts(resumed)
