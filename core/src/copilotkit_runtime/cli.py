@@ -164,6 +164,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
+    if args.hooks:
+        from .hooks_reference import hooks_reference
+
+        print(hooks_reference(), end="")
+        return 0
     from .reference import settings_reference
 
     print(settings_reference())
@@ -203,7 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     reference = sub.add_parser("reference", help="print the settings reference (Markdown)",
                                description="Every setting with its type, default and meaning, "
-                               "from the models that validate them (docs/settings.md).")
+                               "from the models that validate them (docs/settings.md); with "
+                               "--hooks, every plugin hook from hookspecs.py (docs/hooks.md).")
+    reference.add_argument("--hooks", action="store_true",
+                           help="print the hook reference instead (docs/hooks.md)")
     reference.set_defaults(func=cmd_reference)
 
     check = sub.add_parser("check", parents=[common],
