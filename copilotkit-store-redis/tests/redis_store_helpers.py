@@ -182,7 +182,8 @@ class RuntimeProcess:
 
 
 def write_config(path: Path, redis_url: str, *, key_prefix: str, chunk_delay: float = 0.0,
-                 lock_ttl: float = 30.0, extra_store: str = "", live_relay: bool = True) -> Path:
+                 lock_ttl: float = 30.0, extra_store: str = "", live_relay: bool = True,
+                 extra: str = "") -> Path:
     """A ``copilotkit.toml`` with the demo agent and the Redis store (URL from ``REDIS_URL``)."""
     path.write_text(f"""
 log_level = "warning"
@@ -203,6 +204,7 @@ stop_poll_interval = 0.5
 [agents.demo]
 provider = "demo"
 chunk_delay = {chunk_delay}
+{extra}
 """)
     return path
 

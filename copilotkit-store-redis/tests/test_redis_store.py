@@ -299,3 +299,23 @@ async def test_password_in_the_url(tmp_path: Path, key_prefix: str) -> None:
             assert "wrong" not in caught.value.message
     finally:
         server.close()
+
+
+async def test_history_entries_of_an_older_release_are_every_agents(
+        store: RedisStore, redis_url: str, key_prefix: str) -> None:
+    """Entries written before history was kept per agent name no agent: every agent sees them,
+    and the per-agent read goes on past other agents' entries to fill ``limit``."""
+    tid = _tid()
+    client = sync_redis.Redis.from_url(redis_url)
+    try:
+        client.rpush(store._key("history", tid), '[1,"old",{"i":0}]')
+    finally:
+        client.close()
+    await store.append_events(tid, "r-b", [{"i": n} for n in range(1, 1500)], agent="b")
+    await store.append_events(tid, "r-a", [{"i": 1500}, {"i": 1501}], agent="a")
+    mine = await store.get_events(tid, agent="a")
+    assert [(e.seq, e.run_id, e.agent) for e in mine] == [
+        (1, "old", None), (1501, "r-a", "a"), (1502, "r-a", "a")]
+    assert [e.seq for e in await store.get_events(tid, agent="a", after=1, limit=1)] == [1501]
+    assert len(await store.get_events(tid, agent="b")) == 1500
+    assert len(await store.get_events(tid)) == 1502

@@ -49,7 +49,8 @@ def servers(redis_url: str, tmp_path_factory: pytest.TempPathFactory
     # chunk_delay makes a long message a long run (about WORDS * 0.1 s = 30 s) that a stop
     # cuts short, with room to spare on a loaded machine; the tests never wait for its end.
     config = write_config(folder / "copilotkit.toml", redis_url, key_prefix=prefix,
-                          chunk_delay=0.1, lock_ttl=3)
+                          chunk_delay=0.1, lock_ttl=3,
+                          extra='[agents.demo2]\nprovider = "demo"\n')
     env = runtime_env(TEST_REDIS_URL=redis_url)
     a = RuntimeProcess(config, env=env).start()
     b = RuntimeProcess(config, env=env).start()
@@ -220,3 +221,31 @@ def test_agui_connect_on_one_process_replays_a_run_made_on_the_other(
     text = "".join(e.get("delta", "") for e in replayed if e["type"] == "TEXT_MESSAGE_CONTENT")
     assert text == "You said: v2 hello"
     assert replayed[-1]["type"] == "RUN_FINISHED"
+
+
+def _finished_runs(events: list[dict[str, Any]]) -> set[str]:
+    return {e["runId"] for e in events if e["type"] == "RUN_FINISHED"}
+
+
+def test_agui_connect_replays_only_its_own_agents_runs_across_processes(
+        servers: tuple[RuntimeProcess, RuntimeProcess]) -> None:
+    """Issue 13, defect 8 with Redis: two agents on one thread id keep separate histories."""
+    a, b = servers
+    tid = _tid()
+
+    def post(url: str, route: str, text: str) -> list[dict[str, Any]]:
+        with httpx.stream("POST", f"{url}/agent/{route}", json=_run_input(tid, text),
+                          timeout=60) as response:
+            assert response.status_code == 200
+            return _sse_events(response)
+
+    first = post(a.url, "demo/run", "first")
+    assert first[-1]["type"] == "RUN_FINISHED"
+    assert post(b.url, "demo2/connect", "") == []  # demo's run is not demo2's history
+    second = post(b.url, "demo2/run", "second")
+    assert second[-1]["type"] == "RUN_FINISHED"
+    mine, theirs = post(b.url, "demo/connect", ""), post(a.url, "demo2/connect", "")
+    assert _finished_runs(mine) == {first[-1]["runId"]}
+    assert _finished_runs(theirs) == {second[-1]["runId"]}
+    text = "".join(e.get("delta", "") for e in theirs if e["type"] == "TEXT_MESSAGE_CONTENT")
+    assert text == "You said: second"

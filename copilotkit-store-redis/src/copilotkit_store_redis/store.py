@@ -150,6 +150,8 @@ class RedisStore(StateStore):
     options: RedisOptions
     # Streams need Redis 5.0; :meth:`open` turns the relay off on an older server.
     supports_live_relay = True
+    #: entries name the agent of their run (entries of older releases do not: every agent's)
+    history_by_agent = True
     #: how long a follower waits for a run whose lock is gone to publish its final batch (the
     #: run releases its lock a moment before its relay sends the final batch)
     live_gone_grace: float = 3.0
@@ -456,31 +458,43 @@ class RedisStore(StateStore):
     # -- history -------------------------------------------------------------------------------
 
     async def append_events(self, thread_id: str, run_id: str,
-                            events: Sequence[dict[str, Any]]) -> None:
+                            events: Sequence[dict[str, Any]], *, agent: str | None = None) -> None:
         if not events:
             return
         run = _dumps(run_id)
+        # An entry is [seq, run, event] or [seq, run, event, agent]: the agent whose run it was.
+        tail = "" if agent is None else f",{_dumps(agent)}"
         ttl = self.options.history_ttl_seconds
-        fragments = [f"{run},{_dumps(event)}" for event in events]
+        fragments = [f"{run},{_dumps(event)}{tail}" for event in events]
         await self._call(self._scripts["append"], keys=[self._key("history", thread_id)],
                          args=[_ms(ttl) if ttl else 0, *fragments],
                          what=f"append to the history of thread '{thread_id}'")
 
-    async def get_events(self, thread_id: str, *, after: int = 0,
-                         limit: int | None = None) -> list[StoredEvent]:
+    async def get_events(self, thread_id: str, *, after: int = 0, limit: int | None = None,
+                         agent: str | None = None) -> list[StoredEvent]:
         # seq is position + 1, so the entries after ``after`` start at index ``after``.
         start = max(0, int(after))
         if limit is not None and limit <= 0:
             return []
-        end = -1 if limit is None else start + int(limit) - 1
-        raw = await self._call(self._client().lrange, self._key("history", thread_id), start, end,
-                               retry=True, what=f"read the history of thread '{thread_id}'")
-        out = []
-        for entry in raw:
-            seq, run, event = json.loads(entry)
-            if seq > after:
-                out.append(StoredEvent(int(seq), run, event))
-        return out
+        out: list[StoredEvent] = []
+        # Without an agent one range is the answer; with one, other agents' entries are skipped
+        # and the list read on in chunks until ``limit`` of this agent's are found.
+        chunk = (None if limit is None else int(limit)) if agent is None else 1000
+        while True:
+            end = -1 if chunk is None else start + chunk - 1
+            raw = await self._call(self._client().lrange, self._key("history", thread_id), start,
+                                   end, retry=True,
+                                   what=f"read the history of thread '{thread_id}'")
+            for entry in raw:
+                seq, run, event, *rest = json.loads(entry)
+                of = rest[0] if rest else None
+                if seq > after and (agent is None or of is None or of == agent):
+                    out.append(StoredEvent(int(seq), run, event, of))
+                    if limit is not None and len(out) >= limit:
+                        return out
+            if chunk is None or len(raw) < chunk:
+                return out
+            start += chunk
 
     # -- run locks -----------------------------------------------------------------------------
 

@@ -143,3 +143,23 @@ async def test_a_restart_costs_clear_errors_only_and_everything_resumes(
     finally:
         await holder.close()
         await other.close()
+
+
+async def test_history_rows_from_before_agents_were_recorded_are_every_agents(
+        make_store: Callable[..., PostgresStore], pg_url: str, pg_schema: str) -> None:
+    """Schema 3 adds events.agent: rows written before have none and every agent sees them."""
+    store = make_store()
+    await store.open()
+    try:
+        await store.append_events("t-old", "old", [{"i": 0}])  # no agent, as before
+        await store.append_events("t-old", "r-b", [{"i": 1}], agent="b")
+        await store.append_events("t-old", "r-a", [{"i": 2}], agent="a")
+        mine = await store.get_events("t-old", agent="a")
+        assert [(e.seq, e.run_id, e.agent) for e in mine] == [(1, "old", None), (3, "r-a", "a")]
+        assert [e.run_id for e in await store.get_events("t-old")] == ["old", "r-b", "r-a"]
+    finally:
+        await store.close()
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(f'SELECT seq, agent FROM "{pg_schema}"."copilotkit_events" '
+                            "WHERE thread_id = 't-old' ORDER BY seq").fetchall()
+    assert rows == [(1, None), (2, "b"), (3, "a")]

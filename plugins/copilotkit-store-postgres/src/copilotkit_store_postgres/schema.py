@@ -5,7 +5,8 @@ Tables (``<schema>.<prefix>…``):
 
 * ``threads`` (thread_id, agent) → state, messages (json), version, run_id, node_name,
   updated_at (epoch seconds), expires_at, owner (reserved for per-owner listing);
-* ``event_seq`` thread_id → last_seq, and ``events`` (thread_id, seq) → run_id, event;
+* ``event_seq`` thread_id → last_seq, and ``events`` (thread_id, seq) → run_id, event, agent
+  (the agent whose run it was; ``NULL`` in rows written before schema version 3);
 * ``locks`` thread_id → run_id, expires_at, stop_requested;
 * ``thread_info`` thread_id → owner, agent, name, archived, created_at, updated_at (epoch
   seconds);
@@ -68,10 +69,15 @@ def _steps(schema: str, prefix: str) -> list[list[str]]:
             f" SELECT thread_id, '', min(agent), min(updated_at), max(updated_at)"
             f" FROM {t('threads')} GROUP BY thread_id ON CONFLICT (thread_id) DO NOTHING",
         ],
+        # 3: history per (agent, thread): each event names its run's agent (rows from before
+        # keep NULL and are every agent's)
+        [
+            f"ALTER TABLE {t('events')} ADD COLUMN IF NOT EXISTS agent text",
+        ],
     ]
 
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 async def migrate(conn: psycopg.AsyncConnection[Any], schema: str, prefix: str) -> int:

@@ -143,6 +143,8 @@ class PostgresStore(StateStore):
     Options = PostgresOptions
     options: PostgresOptions
     supports_live_relay = True
+    #: events name the agent of their run (rows from before schema version 3 do not)
+    history_by_agent = True
     #: how long a follower waits for a run whose lock is gone to publish its final batch
     live_gone_grace: float = 3.0
     #: a pooled connection idle for longer than this is checked before use
@@ -234,10 +236,13 @@ class PostgresStore(StateStore):
             "take_seq": f"INSERT INTO {seqs} (thread_id, last_seq) VALUES (%s, %s) ON CONFLICT "
                         f"(thread_id) DO UPDATE SET last_seq = {seqs}.last_seq + EXCLUDED.last_seq"
                         " RETURNING last_seq",
-            "insert_event": f"INSERT INTO {events} (thread_id, seq, run_id, event) "
-                            "VALUES (%s, %s, %s, %s)",
-            "events": f"SELECT seq, run_id, event FROM {events} WHERE thread_id = %s AND seq > %s"
-                      " ORDER BY seq LIMIT %s",
+            "insert_event": f"INSERT INTO {events} (thread_id, seq, run_id, event, agent) "
+                            "VALUES (%s, %s, %s, %s, %s)",
+            "events": f"SELECT seq, run_id, event, agent FROM {events} WHERE thread_id = %s "
+                      "AND seq > %s ORDER BY seq LIMIT %s",
+            "agent_events": f"SELECT seq, run_id, event, agent FROM {events} WHERE "
+                            "thread_id = %s AND seq > %s AND (agent = %s OR agent IS NULL) "
+                            "ORDER BY seq LIMIT %s",
             "acquire": f"INSERT INTO {locks} (thread_id, run_id, expires_at, stop_requested) "
                        "VALUES (%s, %s, clock_timestamp() + make_interval(secs => %s), false) "
                        "ON CONFLICT (thread_id) DO UPDATE SET run_id = EXCLUDED.run_id, "
@@ -517,7 +522,7 @@ class PostgresStore(StateStore):
     # -- history -------------------------------------------------------------------------------
 
     async def append_events(self, thread_id: str, run_id: str,
-                            events: Sequence[dict[str, Any]]) -> None:
+                            events: Sequence[dict[str, Any]], *, agent: str | None = None) -> None:
         if not events:
             return
         what = f"append to the history of thread '{thread_id}'"
@@ -531,18 +536,23 @@ class PostgresStore(StateStore):
                 first = int(row[0]) - count + 1
                 async with conn.cursor() as cur:
                     await cur.executemany(self._sql["insert_event"], [
-                        (thread_id, first + i, run_id, _json(event))
+                        (thread_id, first + i, run_id, _json(event), agent)
                         for i, event in enumerate(events)])
         except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
             raise self._error(what, exc) from exc
 
-    async def get_events(self, thread_id: str, *, after: int = 0,
-                         limit: int | None = None) -> list[StoredEvent]:
+    async def get_events(self, thread_id: str, *, after: int = 0, limit: int | None = None,
+                         agent: str | None = None) -> list[StoredEvent]:
         if limit is not None and limit <= 0:
             return []
-        rows = await self._fetch(self._sql["events"], (thread_id, int(after), limit), retry=True,
-                                 what=f"read the history of thread '{thread_id}'")
-        return [StoredEvent(int(seq), run, event) for seq, run, event in rows]
+        what = f"read the history of thread '{thread_id}'"
+        if agent is None:
+            rows = await self._fetch(self._sql["events"], (thread_id, int(after), limit),
+                                     retry=True, what=what)
+        else:
+            rows = await self._fetch(self._sql["agent_events"],
+                                     (thread_id, int(after), agent, limit), retry=True, what=what)
+        return [StoredEvent(int(seq), run, event, of) for seq, run, event, of in rows]
 
     # -- run locks -----------------------------------------------------------------------------
 
