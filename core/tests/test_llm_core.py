@@ -10,7 +10,6 @@ import asyncio
 import json
 import textwrap
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -36,31 +35,19 @@ from copilotkit_runtime.llm import (
     LLMProvider,
     LLMRateLimitError,
     LLMUpstreamError,
-    ModelRequest,
     TextDelta,
     ToolCallDelta,
     forwarded_settings,
 )
 from copilotkit_runtime.llm.loop import _paired
-from copilotkit_runtime.testing import collect_events, make_runtime, run_request
+from copilotkit_runtime.testing import (
+    ScriptedChatModel,
+    collect_events,
+    make_runtime,
+    run_request,
+)
 
 pytestmark = pytest.mark.anyio
-
-
-class ScriptedModel(ChatModel):
-    """Plays back one script entry per call: a list of deltas, or an exception to raise."""
-
-    def __init__(self) -> None:
-        self.script: list[Any] = []
-        self.requests: list[ModelRequest] = []
-
-    async def stream(self, request: ModelRequest) -> AsyncIterator[Any]:
-        self.requests.append(request)
-        entry = self.script.pop(0) if self.script else [TextDelta("ok")]
-        if isinstance(entry, BaseException):
-            raise entry
-        for delta in entry:
-            yield delta
 
 
 def call(name: str, args: Any, index: int = 0, call_id: str | None = None) -> list[ToolCallDelta]:
@@ -70,10 +57,12 @@ def call(name: str, args: Any, index: int = 0, call_id: str | None = None) -> li
             ToolCallDelta(index, None, None, text[len(text) // 2:])]
 
 
-MODEL = ScriptedModel()
+MODEL = ScriptedChatModel()
 
 
 class ScriptedProvider(LLMProvider):
+    """An LLM agent whose model is the scripted one."""
+
     class Options(LLMOptions):
         model: str = "scripted"
 

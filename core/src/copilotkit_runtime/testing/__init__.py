@@ -38,7 +38,7 @@ from .contracts import (
     collect_events,
 )
 from .runtime import make_provider, make_runtime, make_settings, provider_context, run_request
-from .scripted import ScriptedOptions, ScriptedProvider, scripted_plugin
+from .scripted import ScriptedChatModel, ScriptedOptions, ScriptedProvider, scripted_plugin
 from .server import ServedRuntime, serve_runtime
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "MiddlewareContract",
     "ProviderContract",
     "RuntimeClient",
+    "ScriptedChatModel",
     "ScriptedOptions",
     "ScriptedProvider",
     "ServedRuntime",

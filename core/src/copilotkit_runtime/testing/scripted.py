@@ -58,9 +58,10 @@ from ..events import (
     tool_call,
 )
 from ..hookspecs import hookimpl
+from ..llm import ChatModel, ModelRequest, TextDelta
 from ..providers import AgentProvider, ProviderOptions, RunRequest
 
-__all__ = ["ScriptedOptions", "ScriptedProvider", "scripted_plugin"]
+__all__ = ["ScriptedChatModel", "ScriptedOptions", "ScriptedProvider", "scripted_plugin"]
 
 Mode = Literal["reply", "say", "wait", "raise_midway", "bad_stream", "chunks", "events"]
 _EVENT = TypeAdapter(Event)
@@ -180,3 +181,23 @@ def register_agent_providers(registry: Any) -> None:
 #: The plugin object registering the provider type ``scripted``:
 #: ``make_runtime(config, plugins={"scripted": scripted_plugin})``.
 scripted_plugin = SimpleNamespace(register_agent_providers=register_agent_providers)
+
+
+
+class ScriptedChatModel(ChatModel):
+    """A :class:`~copilotkit_runtime.llm.ChatModel` for LLM providers' tests: each call plays
+    back the next entry of :attr:`script` (a list of ``TextDelta``/``ToolCallDelta``, or an
+    exception to raise; ``[TextDelta("ok")]`` when the script is empty) and records the
+    request in :attr:`requests`. Return it from your ``LLMProvider.create_model``."""
+
+    def __init__(self) -> None:
+        self.script: list[Any] = []
+        self.requests: list[ModelRequest] = []
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[Any]:
+        self.requests.append(request)
+        entry = self.script.pop(0) if self.script else [TextDelta("ok")]
+        if isinstance(entry, BaseException):
+            raise entry
+        for delta in entry:
+            yield delta
