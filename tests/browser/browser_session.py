@@ -11,6 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from copilotkit_runtime.testing.server import ServedRuntime
 
@@ -36,11 +37,13 @@ class Browser:
         self.runtime = runtime
         self.suggestions = suggestions  # the app shows chat suggestions (wait for them first)
 
-    def run(self, scenario: str, *, hash: str = "", timeout: float = 90) -> dict[str, Any]:
-        page = f"{self.app.origin}/?runtimeUrl={self.runtime.url}{hash}"
+    def run(self, scenario: str, *, hash: str = "", timeout: float = 90,
+            query: dict[str, str] | None = None, **params: Any) -> dict[str, Any]:
+        extra = "".join(f"&{key}={quote(value)}" for key, value in (query or {}).items())
+        page = f"{self.app.origin}/?runtimeUrl={self.runtime.url}{extra}{hash}"
         shot = ARTIFACTS / f"{self.app.name}-{scenario}.png"
         payload = {"scenario": scenario, "page": page, "screenshot": str(shot),
-                   "chromium": chromium_path(), "suggestions": self.suggestions}
+                   "chromium": chromium_path(), "suggestions": self.suggestions, **params}
         done = subprocess.run(["node", "run.mjs"], cwd=HERE, input=json.dumps(payload),
                               capture_output=True, text=True, timeout=timeout, check=False)
         assert done.returncode == 0, f"run.mjs exited with {done.returncode}:\n{done.stderr}"

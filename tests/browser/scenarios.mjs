@@ -26,7 +26,44 @@ async function assistantPage(page, input) {
   if (input.suggestions !== false) await page.locator('[data-test-id="suggestion"]').first().waitFor();
 }
 
+// The threads page: the list is shown once useThreads has loaded it.
+async function threadsPage(page) {
+  await page.locator('[data-testid="threads-page"]').waitFor();
+  await page.locator('[data-testid="threads"][data-loading="false"]').waitFor({ state: "attached" });
+}
+
+async function threadNames(page) {
+  return (await page.locator('[data-testid="thread"]').allInnerTexts()).map((t) => t.trim());
+}
+
 export const scenarios = {
+  // A chat on the threads page starts a thread of the signed-in user; the list shows it when
+  // the page opens again.
+  async threads_chat(page, input) {
+    await threadsPage(page);
+    const before = await threadNames(page);
+    await send(page, input.text);
+    const reply = await assistantSays(page, `You said: ${input.text}`);
+    await idle(page);
+    // useThreads 1.74 read the list when the page opened and did not refresh it after the run
+    // here: open the page again
+    await page.reload();
+    await threadsPage(page);
+    await page.locator('[data-testid="thread"]', { hasText: input.text }).first().waitFor();
+    return { before, reply, threads: await threadNames(page) };
+  },
+
+  // The threads page as it opens: the user's threads, as the runtime lists them.
+  async threads_list(page, input) {
+    await threadsPage(page);
+    if (input.expect) {
+      await page.locator('[data-testid="thread"]', { hasText: input.expect }).first().waitFor();
+    } else {
+      await page.waitForTimeout(1500); // nothing may turn up late either
+    }
+    return { threads: await threadNames(page) };
+  },
+
   // A streamed reply from the LLM agent (the fake model echoes).
   async chat(page, input) {
     await assistantPage(page, input);

@@ -1,10 +1,14 @@
 import { useEffect, useState } from "react";
 import { Assistant } from "./Assistant.jsx";
 import { Planner } from "./Planner.jsx";
+import { Threads } from "./Threads.jsx";
 
-// Two pages, one agent each: #assistant (the LLM chat agent) and #planner (LangGraph).
+// Three pages: #assistant (the LLM chat agent), #planner (LangGraph), #threads (the user's
+// threads of the assistant, with a chat).
+const PAGES = { "#planner": "planner", "#threads": "threads" };
+
 function usePage() {
-  const read = () => (window.location.hash === "#planner" ? "planner" : "assistant");
+  const read = () => PAGES[window.location.hash] ?? "assistant";
   const [page, setPage] = useState(read);
   useEffect(() => {
     const onHash = () => setPage(read());
@@ -22,8 +26,9 @@ export function App() {
         <strong>react-core 1.74</strong>
         <a href="#assistant" aria-current={page === "assistant"}>Assistant (LLM)</a>
         <a href="#planner" aria-current={page === "planner"}>Planner (LangGraph)</a>
+        <a href="#threads" aria-current={page === "threads"}>Threads</a>
       </nav>
-      {page === "planner" ? <Planner /> : <Assistant />}
+      {page === "planner" ? <Planner /> : page === "threads" ? <Threads /> : <Assistant />}
     </div>
   );
 }
