@@ -10,8 +10,8 @@ Every call is timed on its own (``time.perf_counter`` around the ``await``), so 
 includes waiting for the store's lock or connection pool behind the other runs: that is what
 a run sees. The memory and SQLite stores come with the core; PostgreSQL
 (copilotkit-store-postgres) runs when a server answers (``TEST_DATABASE_URL``, 127.0.0.1:5432,
-or a private one started with initdb/pg_ctl as its tests do). There is no Redis store in the
-workspace. No timed assertions anywhere: this prints a table and writes JSON (``--out``).
+or a private one started with initdb/pg_ctl as its tests do). The Redis store is not measured
+yet. No timed assertions anywhere: this prints a table and writes JSON (``--out``).
 """
 
 from __future__ import annotations
