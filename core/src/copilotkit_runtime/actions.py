@@ -36,7 +36,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry.trace import Status, StatusCode
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from .telemetry import tracer
 
 DEFAULT_ACTION_TIMEOUT = 30.0
 
@@ -104,8 +107,15 @@ class Action:
                 raise ActionArgumentsError(problems) from None
             arguments = {name: getattr(validated, name) for name in type(validated).model_fields}
         timeout = self.timeout if self.timeout is not None else default_timeout
-        async with asyncio.timeout(timeout):
-            return await self.call(**arguments)
+        with tracer.start_as_current_span("copilotkit.action", attributes={
+                "copilotkit.action": self.name}, record_exception=False,
+                set_status_on_exception=False) as span:
+            try:
+                async with asyncio.timeout(timeout):
+                    return await self.call(**arguments)
+            except BaseException as exc:
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                raise
 
     def as_tool(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "parameters": self.parameters}

@@ -40,8 +40,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.port is not None:
         overrides["port"] = args.port
     settings = load_settings(args.config, overrides={"server": overrides} if overrides else None)
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .logs import configure_logging
+
+    configure_logging(settings)
     runtime = Runtime(settings).build()
     if settings.store.type != "memory":
         # Fail before uvicorn starts, with a plain message, when the store cannot be reached

@@ -150,6 +150,12 @@ class ServerSettings(_Strict):
         return value if value != "/" else ""
 
 
+class LoggingSettings(_Strict):
+    format: Literal["text", "json"] = Field(
+        "text", description="'json': one JSON object per line with the request id, thread id, "
+        "run id, agent and principal id (secrets redacted)")
+
+
 class PluginSettings(_Strict):
     enabled: list[str] | None = Field(
         None, description="if set, only these entry-point plugins load (names or distributions)"
@@ -234,6 +240,11 @@ class Settings(_Strict):
     #: ``[mcp.NAME]``: MCP servers whose tools become backend actions; validated by the plugin
     #: that serves them (``pip install copilotkit-mcp``), so the core needs no MCP library.
     mcp: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: ``[telemetry]`` and ``[metrics]``: validated by the plugin that serves them
+    #: (``pip install copilotkit-observability``), so the core needs no OpenTelemetry SDK.
+    telemetry: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    logging: LoggingSettings = Field(default_factory=lambda: LoggingSettings())
     auth: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="authentication: [auth.api_key], [auth.jwt] "
         "(copilotkit-auth) or another plugin's section")

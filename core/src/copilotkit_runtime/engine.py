@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ag_ui.core import BaseEvent, Context, EventType, RunErrorEvent
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
 
 from .errors import (
     AgentNotFoundError,
@@ -42,10 +44,13 @@ from .errors import (
 )
 from .guardrails import Guardrail
 from .providers import AgentInfo, AgentProvider, RunRequest, ThreadSnapshot
+from .logs import bind_log_context
 from .recorder import RunRecorder
 from .relay import follow_remote, publish_run
+from .runhooks import RunContext, RunFailure, RunHook
 from .stores import LiveBatch, RunLease, StateStore, ThreadInfo, ThreadRecord, update_thread
 from .stream import StreamValidator, StreamViolation
+from .telemetry import ObservedStore, current_observers, notify, run_attributes, tracer
 from .threads import ANONYMOUS_OWNER, owner_of, thread_name
 
 if TYPE_CHECKING:
@@ -112,9 +117,13 @@ class Engine:
         store: StateStore,
         guardrails: Sequence[Guardrail] = (),
         options: EngineOptions | None = None,
+        hooks: Sequence[RunHook] = (),
     ) -> None:
         self.agents = dict(agents)
-        self.store = store
+        #: run hooks (:mod:`.runhooks`), in registration order
+        self.hooks = tuple(hooks)
+        #: the store, each call a span (and an observation for the hooks)
+        self.store: StateStore = ObservedStore(store, self.hooks)  # type: ignore[assignment]
         self.guardrails = list(guardrails)
         self.options = options if options is not None else EngineOptions()
         self.active_runs: dict[str, Run] = {}
@@ -223,21 +232,63 @@ class Engine:
         count, limit = len(request.input.messages), self.options.max_messages
         if count > limit:
             raise TooManyMessagesError(count, limit)
-        await self.check_input(request)
-        await self.add_context(request)
-        info = await self._claim(request)
-        lease = await self.store.acquire_run_lock(request.thread_id, request.run_id,
-                                                  self.options.lock_ttl)
-        if lease is None:
-            raise ThreadBusyError(request.thread_id)
+        bind_log_context(agent=request.agent, thread_id=request.thread_id, run_id=request.run_id)
+        context = RunContext(request)
+        # The run's span lasts until the run has ended (Run._pump ends it); the store calls
+        # made while preparing the run are its children.
+        span = tracer.start_span("copilotkit.run", attributes=run_attributes(request))
         try:
-            record = await self.store.get_thread(request.thread_id, request.agent)
+            with trace.use_span(span, end_on_exit=False):
+                for hook in self.hooks:
+                    await hook.before_run(context)
+                await self.check_input(request)
+                await self.add_context(request)
+                info = await self._claim(request)
+                lease = await self.store.acquire_run_lock(request.thread_id, request.run_id,
+                                                          self.options.lock_ttl)
+                if lease is None:
+                    raise ThreadBusyError(request.thread_id)
+                try:
+                    record = await self.store.get_thread(request.thread_id, request.agent)
+                except BaseException:
+                    await lease.release()
+                    raise
+        except Exception as exc:
+            context.outcome = "refused"
+            code = getattr(exc, "code", "RUN_NOT_STARTED")
+            message = exc.message if isinstance(exc, CopilotKitRuntimeError) else str(exc)
+            span.set_attribute("copilotkit.outcome", "refused")
+            span.set_attribute("copilotkit.error_code", code)
+            span.set_status(Status(StatusCode.ERROR, message[:200]))
+            span.end()
+            await self._failed(context, RunFailure(code, message, exc))
+            raise
         except BaseException:
-            await lease.release()
+            span.end()
             raise
         if record is not None and not request.input.state and record.state:
             request.input = request.input.model_copy(update={"state": dict(record.state)})
-        return Run(self, entry, request, lease, record, detached=detached, info=info)
+        return Run(self, entry, request, lease, record, detached=detached, info=info,
+                   context=context, span=span)
+
+    async def _failed(self, context: RunContext, failure: RunFailure) -> None:
+        """A run failed: the hooks' ``on_error``, then ``run_ended`` (never raises)."""
+        context.ended_at = time.monotonic()
+        for hook in self.hooks:
+            try:
+                await hook.on_error(context, failure)
+            except Exception:
+                log.exception("run hook %s failed in on_error", type(hook).__name__)
+        notify(self.hooks, "run_ended", context)
+
+    async def _succeeded(self, context: RunContext, messages: list[dict[str, Any]]) -> None:
+        context.ended_at = time.monotonic()
+        for hook in self.hooks:
+            try:
+                await hook.after_run(context, messages)
+            except Exception:
+                log.exception("run hook %s failed in after_run", type(hook).__name__)
+        notify(self.hooks, "run_ended", context)
 
     async def _claim(self, request: RunRequest) -> ThreadInfo | None:
         """Make the thread the principal's if it is new; refuse another owner's thread."""
@@ -444,8 +495,13 @@ class Run:
 
     def __init__(self, engine: Engine, entry: AgentEntry, request: RunRequest, lease: RunLease,
                  record: ThreadRecord | None, *, detached: bool = False,
-                 info: ThreadInfo | None = None) -> None:
+                 info: ThreadInfo | None = None, context: RunContext | None = None,
+                 span: Any = None) -> None:
         self.engine = engine
+        #: what run hooks see of the run
+        self.context = context if context is not None else RunContext(request)
+        self.span = span if span is not None else tracer.start_span(
+            "copilotkit.run", attributes=run_attributes(request))
         self.info = info
         self.entry = entry
         self.request = request
@@ -466,6 +522,7 @@ class Run:
         self._lease_lost = False
         self._lease_error = ""
         self.check_output = [g for g in engine.guardrails if g.checks_output]
+        self._saved_messages: list[dict[str, Any]] = []
 
     @property
     def thread_id(self) -> str:
@@ -505,6 +562,8 @@ class Run:
         await _settle(self.task)
 
     def _emit(self, event: BaseEvent) -> None:
+        if not self.log:
+            self.context.first_event_at = time.monotonic()
         self.log.append(event)
         self._wakeup.set()
 
@@ -582,7 +641,38 @@ class Run:
         return self.request.input.model_copy(update={"messages": fresh})
 
     async def _pump(self) -> None:
+        current_observers.set(self.engine.hooks)
+        notify(self.engine.hooks, "run_started", self.context)
+        failure: RunFailure | None = None
+        with trace.use_span(self.span, end_on_exit=False):
+            try:
+                failure = await self._run_provider()
+            finally:
+                await self._ended(failure)
+
+    async def _ended(self, failure: RunFailure | None) -> None:
+        """The run is over and its thread released: the span ends, the hooks are told."""
+        span, context = self.span, self.context
+        context.outcome = self.outcome if self.outcome != "pending" else "cancelled"
+        span.set_attribute("copilotkit.outcome", context.outcome)
+        try:
+            if context.outcome == "error":
+                if failure is None:
+                    failure = RunFailure("AGENT_ERROR", "The run failed.")
+                span.set_attribute("copilotkit.error_code", failure.code)
+                span.set_status(Status(StatusCode.ERROR, failure.message[:200]))
+                await self.engine._failed(context, failure)
+            else:
+                known = {m.id for m in self.request.input.messages}
+                produced = [m for m in self._saved_messages if m.get("id") not in known]
+                await self.engine._succeeded(context, produced)
+        finally:
+            span.end()
+            self._close()
+
+    async def _run_provider(self) -> RunFailure | None:
         request = self.request
+        failure: RunFailure | None = None
         validator = StreamValidator(request.thread_id, request.run_id, self._started_input())
         input_messages = [m.model_dump(mode="json", by_alias=True, exclude_none=True)
                           for m in request.input.messages]
@@ -595,22 +685,26 @@ class Run:
         tail: list[BaseEvent] = []
         consumer_gone = False
         emit = self._emit
+        provider_span = tracer.start_span("copilotkit.provider", attributes={
+            "copilotkit.agent": request.agent,
+            "copilotkit.provider": type(self.entry.provider).__name__})
         try:
             self._in_provider = True
             try:
-                async for event in agen:
-                    for out in validator.feed(event):
-                        if out.type is EventType.RUN_FINISHED or out.type is EventType.RUN_ERROR:
-                            tail.append(out)
-                            continue
-                        recorder.feed(out)
-                        if self.check_output and out.type is EventType.TEXT_MESSAGE_END:
-                            await self._check_output(recorder, out)
-                        emit(out)
-                    if validator.finished:
-                        break
-                else:
-                    tail = validator.finish()
+                with trace.use_span(provider_span, end_on_exit=False):
+                    async for event in agen:
+                        for out in validator.feed(event):
+                            if out.type is EventType.RUN_FINISHED or out.type is EventType.RUN_ERROR:
+                                tail.append(out)
+                                continue
+                            recorder.feed(out)
+                            if self.check_output and out.type is EventType.TEXT_MESSAGE_END:
+                                await self._check_output(recorder, out)
+                            emit(out)
+                        if validator.finished:
+                            break
+                    else:
+                        tail = validator.finish()
             except asyncio.CancelledError:
                 if not (self._stopping or self._lease_lost or self._shutting_down):
                     consumer_gone = True
@@ -629,11 +723,18 @@ class Run:
                 log.warning("agent %s produced an invalid event stream: %s", request.agent, exc)
                 tail = validator.fail(f"Agent '{request.agent}' produced an invalid event stream: {exc}",
                                       "INVALID_EVENT_STREAM")
+                failure = RunFailure("INVALID_EVENT_STREAM", str(exc), exc)
             except _OutputBlocked as exc:
                 tail = validator.fail(exc.reason, "GUARDRAILS_VALIDATION_FAILED")
             except Exception as exc:
                 log.exception("agent %s failed in run %s", request.agent, request.run_id)
                 tail = validator.fail(self.engine.public_error(exc, request.agent), "AGENT_ERROR")
+                failure = RunFailure("AGENT_ERROR", tail[-1].message if tail and hasattr(
+                    tail[-1], "message") else str(exc), exc)
+                provider_span.record_exception(exc)
+                provider_span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            finally:
+                provider_span.end()
 
             self._in_provider = False
             keeper.cancel()
@@ -642,6 +743,10 @@ class Run:
             ended_ok = bool(tail) and tail[-1].type is EventType.RUN_FINISHED
             if self.outcome == "pending":
                 self.outcome = "success" if ended_ok else "error"
+            if not ended_ok and failure is None and tail and tail[-1].type is EventType.RUN_ERROR:
+                last: Any = tail[-1]
+                failure = RunFailure(last.code or "RUN_ERROR", last.message)
+            self._saved_messages = recorder.messages
             try:
                 # A run cut by a shutdown keeps what it did (the user's message, the reply so
                 # far): the client may go on with the thread after the restart.
@@ -656,8 +761,10 @@ class Run:
                     tail = [*tail[:-1], RunErrorEvent(
                         message=f"The run finished but its thread could not be saved: {msg}",
                         code="STORE_ERROR")]
+                    failure = RunFailure("STORE_ERROR", msg, exc)
             for out in tail:
                 emit(out)
+            return failure
         except asyncio.CancelledError:
             if consumer_gone:
                 self.outcome = "cancelled"
@@ -673,7 +780,6 @@ class Run:
             except Exception:
                 log.exception("could not release the run lock of thread %s", request.thread_id)
             self.engine.active_runs.pop(request.run_id, None)
-            self._close()
 
     async def _check_output(self, recorder: RunRecorder, event: Any) -> None:
         message = recorder._by_id.get(event.message_id)

@@ -131,3 +131,10 @@ class ThreadNotFoundError(CopilotKitRuntimeError):
     def __init__(self, thread_id: str) -> None:
         super().__init__(f"Thread '{thread_id}' was not found.")
         self.thread_id = thread_id
+
+
+class RunRefusedError(GuardrailBlockedError):
+    """A run hook (``RunHook.before_run``) refused the run; clients see it as a blocked run
+    (v1 ``GUARDRAILS_VALIDATION_FAILED``, v2 ``RUN_ERROR`` with code ``RUN_REFUSED``)."""
+
+    code = "RUN_REFUSED"

@@ -94,6 +94,24 @@ def register_middleware(registry: Registry[Any]) -> None:
     """
 
 
+@hookspec
+def register_run_hooks(registry: Registry[Any]) -> None:
+    """Register run hooks: code that sees each run's conversation and outcome.
+
+    Fires once at startup. For every run the engine awaits, in registration order, each
+    hook's ``before_run`` (may refuse the run or amend its messages), then ``after_run`` with
+    the messages it produced or ``on_error`` when it failed (refusals included); metrics
+    plugins use the sync observations (``run_started``, ``run_ended``, ``store_operation``,
+    ``llm_usage``). See :mod:`copilotkit_runtime.runhooks` and docs/observability.md.
+
+    :param registry: call ``registry.add(name, hook)`` with
+        :class:`copilotkit_runtime.runhooks.RunHook` instances, or subclasses whose
+        ``from_settings(settings)`` returns an instance or ``None`` (not configured); one that
+        sets ``config_section`` claims that top-level config section (``[metrics]``).
+    :returns: nothing; every implementation is called.
+    """
+
+
 @hookspec(firstresult=True)
 def embedded_agents(environ: Mapping[str, str]) -> Mapping[str, Mapping[str, Any]] | None:
     """Agents to serve when the configuration names none (``copilotkit-runtime serve`` with

@@ -23,12 +23,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from .errors import UnauthorizedError
 from .jsontext import JSONInputError, load_json
+from .logs import bind_log_context, principal_id, request_id_for
 from .middleware import RequestContext
+from .telemetry import route_template, tracer
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -121,13 +125,49 @@ class Pipeline:
         return parse_json(raw)
 
     async def run(self, context: RequestContext, handler: Handler, errors: WireErrors) -> Response:
-        """Authenticate, ``before_request``, ``handler``, ``after_request``: for every route."""
+        """Authenticate, ``before_request``, ``handler``, ``after_request``: for every route,
+        in a ``copilotkit.request`` span (child of an incoming ``traceparent``) that ends with
+        the response's body, and with the request id in every log line."""
+        request = context.request
+        request_id = request_id_for(request.headers.get("x-request-id"))
+        context.state["request_id"] = request_id
+        bind_log_context(request_id=request_id)
+        route = route_template(request.scope)
+        base = self.runtime.settings.server.base_path
+        if not route.startswith(base + "/") and route != base:
+            route = base + route  # the AG-UI table's templates are relative to the base
+        span = tracer.start_span(
+            "copilotkit.request", context=propagate.extract(request.headers), kind=SpanKind.SERVER,
+            attributes={"http.request.method": request.method, "http.route": route,
+                        "copilotkit.protocol": context.protocol,
+                        "copilotkit.request_id": request_id})
+        try:
+            with trace.use_span(span, end_on_exit=False):
+                response = await self._run(context, handler, errors)
+        except BaseException as exc:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            span.end()
+            raise
+        span.set_attribute("http.response.status_code", response.status_code)
+        if response.status_code >= 500:
+            span.set_status(Status(StatusCode.ERROR))
+        response.headers.setdefault("x-request-id", request_id)
+        if isinstance(response, StreamingResponse):
+            response.body_iterator = _ending(span, response.body_iterator)
+        else:
+            span.end()
+        return response
+
+    async def _run(self, context: RequestContext, handler: Handler, errors: WireErrors
+                   ) -> Response:
         middleware = self.runtime.middleware
         try:
             for item in middleware:
                 principal = await item.authenticate(context)
                 if principal is not None:
                     context.principal = principal
+                    bind_log_context(principal_id=principal_id(principal))
             for item in middleware:
                 await item.before_request(context)
         except UnauthorizedError as exc:
@@ -140,3 +180,13 @@ class Pipeline:
         for item in middleware:
             await item.after_request(context, response.status_code)
         return response
+
+
+async def _ending(span: Any, body: Any) -> Any:
+    """``body``, then the request's span ends (a stream is over when its last chunk is sent,
+    or when the client went away)."""
+    try:
+        async for chunk in body:
+            yield chunk
+    finally:
+        span.end()

@@ -32,6 +32,7 @@ from .guardrails import Guardrail
 from .middleware import RequestMiddleware
 from .providers import AgentProvider
 from .registry import Registry
+from .runhooks import RunHook
 from .stores import StateStore
 
 log = logging.getLogger("copilotkit_runtime.plugins")
@@ -68,6 +69,7 @@ REGISTRATION_KINDS: tuple[RegistrationKind, ...] = (
     RegistrationKind("guardrails", "register_guardrails", "guardrail type", Guardrail),
     RegistrationKind("actions", "register_actions", "backend action", Action),
     RegistrationKind("middleware", "register_middleware", "request middleware", RequestMiddleware),
+    RegistrationKind("run_hooks", "register_run_hooks", "run hook", RunHook),
 )
 
 #: where to find the plugin that provides a well-known type, for "pip install" hints.
@@ -126,6 +128,7 @@ class Registries:
     guardrails: Registry[type[Guardrail]]
     actions: Registry[Action]
     middleware: Registry[RequestMiddleware]
+    run_hooks: Registry[RunHook]
 
     def __init__(self) -> None:
         for kind in REGISTRATION_KINDS:

@@ -75,7 +75,8 @@ def _table(model: type[BaseModel], skip: set[str] = frozenset()) -> list[str]:  
 
 def settings_reference() -> str:
     out = [HEADER, "## Top level", "", *_table(Settings, {"agents", "guardrails", "actions",
-                                                           "mcp", "auth"})]
+                                                           "mcp", "auth", "telemetry",
+                                                           "metrics"})]
     for name, field in Settings.model_fields.items():
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -97,6 +98,7 @@ def settings_reference() -> str:
     ]
     for title, model, text in sections:
         out += ["", f"## `[{title}]`", "", text, "", *_table(model)]
-    out += ["", "## `[auth.NAME]`, `[mcp.NAME]`", "",
-            "Sections read by plugins (`copilotkit-auth`, `copilotkit-mcp`): see their READMEs.", ""]
+    out += ["", "## `[auth.NAME]`, `[mcp.NAME]`, `[telemetry]`, `[metrics]`", "",
+            "Sections read by plugins (`copilotkit-auth`, `copilotkit-mcp`, "
+            "`copilotkit-observability`): see their READMEs.", ""]
     return "\n".join(out)

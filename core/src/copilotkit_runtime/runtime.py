@@ -26,6 +26,7 @@ from .imports import import_object
 from .middleware import RequestMiddleware
 from .plugins import PluginManager, PluginSelection
 from .providers import AgentProvider, ProviderContext
+from .runhooks import RunHook
 from .stores import StateStore
 
 log = logging.getLogger("copilotkit_runtime")
@@ -55,6 +56,7 @@ class Runtime:
         self.providers: dict[str, AgentProvider] = {}
         self.guardrails: list[Guardrail] = []
         self.middleware: list[RequestMiddleware] = []
+        self.run_hooks: list[RunHook] = []
         self.engine: Engine
         self.actions: dict[str, Action] = {}
         self._unavailable_actions: list[str] = []
@@ -82,6 +84,7 @@ class Runtime:
         self.store = self._build_store()
         self.guardrails = self._build_guardrails()
         self.middleware = self._build_middleware()
+        self.run_hooks = self._build_run_hooks()
         self.actions = self._build_actions()
         context = ProviderContext(
             config_dir=settings.config_dir,
@@ -120,7 +123,8 @@ class Runtime:
                               f"(configured: {', '.join(sorted(agents)) or 'none'}).")
         rules_type = self.registries.guardrails.get(settings.request_rules_guardrail)
         self.engine = Engine(agents, self.store, self.guardrails,
-                             EngineOptions.from_settings(settings, rules_type))
+                             EngineOptions.from_settings(settings, rules_type),
+                             hooks=self.run_hooks)
         self._built = True
         return self
 
@@ -218,6 +222,29 @@ class Runtime:
                 f"{', '.join(f'[auth.{name}]' for name in unclaimed)} is configured but no "
                 "installed plugin handles it: `pip install copilotkit-auth` for api_key and "
                 f"jwt (handled here: {', '.join(sorted(claimed)) or 'none'}).")
+        return out
+
+    def _build_run_hooks(self) -> list[RunHook]:
+        out: list[RunHook] = []
+        claimed: set[str] = set()
+        for reg in self.registries.run_hooks:
+            value = reg.value
+            if isinstance(value, type):
+                section = value.config_section
+                if section:
+                    claimed.add(section)
+                try:
+                    value = value.from_settings(self.settings)
+                except ValidationError as exc:
+                    raise ConfigError(format_validation_error(
+                        exc, self._source(), f"{section}." if section else "")) from exc
+            if value is not None:
+                out.append(value)
+        for section in ("telemetry", "metrics"):
+            if getattr(self.settings, section) and section not in claimed:
+                raise ConfigError(
+                    f"[{section}] is configured but no installed plugin handles it: "
+                    "`pip install copilotkit-observability`.")
         return out
 
     @property

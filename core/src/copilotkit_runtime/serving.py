@@ -133,6 +133,8 @@ def make_server(app: Any, runtime: Runtime, *, host: str, port: int, log_level: 
         "http": _timed_protocol(server_settings.header_timeout, server_settings.body_timeout),
         "timeout_graceful_shutdown": server_settings.shutdown_grace + SHUTDOWN_MARGIN,
     }
+    if runtime.settings.logging.format == "json":
+        options["log_config"] = None  # uvicorn's lines go through our JSON handler too
     options.update(config)
     server = RuntimeServer(uvicorn.Config(app, **options))
     server.runtime = runtime

@@ -44,7 +44,10 @@ from ag_ui.core import (
     ToolMessage,
 )
 
+from opentelemetry.trace import Status, StatusCode
+
 from ..actions import Action, ActionArgumentsError, result_text
+from ..telemetry import record_llm_usage, tracer
 from ..events import new_id
 from ..providers import RunRequest
 from .model import (
@@ -242,12 +245,20 @@ class ChatLoop:
         while True:
             stream = self.model.stream(request)
             streamed = False
+            span = tracer.start_span("copilotkit.llm", attributes={
+                "gen_ai.request.model": request.model, "copilotkit.agent": request.agent,
+                "copilotkit.llm.attempt": attempt + 1})
+            usage: Usage | None = None
             try:
                 async for delta in stream:
                     streamed = True
+                    if type(delta) is Usage:
+                        usage = delta
                     yield delta
                 return
             except LLMError as exc:
+                span.set_status(Status(StatusCode.ERROR, exc.code))
+                span.set_attribute("copilotkit.error_code", exc.code)
                 if not exc.retryable or streamed or attempt >= settings.max_retries:
                     raise
                 wait = _backoff(attempt)
@@ -264,6 +275,12 @@ class ChatLoop:
                          exc.message, attempt, settings.max_retries, wait, where)
                 await asyncio.sleep(wait)
             finally:
+                if usage is not None:
+                    record_llm_usage(span, request.agent, request.model, usage.input_tokens,
+                                     usage.output_tokens)
+                else:
+                    record_llm_usage(span, request.agent, request.model, None, None)
+                span.end()
                 await stream.aclose()
 
     async def _execute(self, action: Action, arguments: Any, request: RunRequest, where: str) -> str:
