@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import gc
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence

@@ -43,8 +43,8 @@ from .errors import (
     VersionConflictError,
 )
 from .guardrails import Guardrail
-from .providers import AgentInfo, AgentProvider, RunRequest, ThreadSnapshot
 from .logs import bind_log_context
+from .providers import AgentInfo, AgentProvider, RunRequest, ThreadSnapshot
 from .recorder import RunRecorder
 from .relay import follow_remote, publish_run
 from .runhooks import RunContext, RunFailure, RunHook

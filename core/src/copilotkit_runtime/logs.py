@@ -17,13 +17,15 @@ import time
 import uuid
 from collections.abc import Mapping
 from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 
 __all__ = ["JsonFormatter", "bind_log_context", "configure_logging", "log_context",
            "principal_id", "redact", "request_id_for"]
 
 #: the ids of the request (and run) being served in this context
-log_context: ContextVar[Mapping[str, str]] = ContextVar("copilotkit_log_context", default={})
+log_context: ContextVar[Mapping[str, str]] = ContextVar(
+    "copilotkit_log_context", default=MappingProxyType({}))
 
 CONTEXT_KEYS = ("request_id", "principal_id", "agent", "thread_id", "run_id")
 

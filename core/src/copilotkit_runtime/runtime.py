@@ -228,13 +228,14 @@ class Runtime:
         out: list[RunHook] = []
         claimed: set[str] = set()
         for reg in self.registries.run_hooks:
-            value = reg.value
+            value: Any = reg.value
             if isinstance(value, type):
-                section = value.config_section
+                hook_type: Any = value
+                section = hook_type.config_section
                 if section:
                     claimed.add(section)
                 try:
-                    value = value.from_settings(self.settings)
+                    value = hook_type.from_settings(self.settings)
                 except ValidationError as exc:
                     raise ConfigError(format_validation_error(
                         exc, self._source(), f"{section}." if section else "")) from exc

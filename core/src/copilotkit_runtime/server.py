@@ -221,6 +221,10 @@ def mount(app: FastAPI, runtime: Runtime, path: str | None = None) -> FastAPI:
     app.include_router(build_router(runtime), prefix=base.rstrip("/"))
     app.add_api_route(f"{base.rstrip('/')}/health", _health_endpoint(runtime), methods=["GET"],
                       include_in_schema=False)
+    for hook in runtime.run_hooks:
+        # Endpoints a run hook serves at the app's root (the metrics plugin's /metrics).
+        for route_path, endpoint in getattr(hook, "http_routes", list)():
+            app.add_api_route(route_path, endpoint, methods=["GET"], include_in_schema=False)
 
     outer = app.router.lifespan_context
 

@@ -43,13 +43,12 @@ from ag_ui.core import (
     ToolCallStartEvent,
     ToolMessage,
 )
-
 from opentelemetry.trace import Status, StatusCode
 
 from ..actions import Action, ActionArgumentsError, result_text
-from ..telemetry import record_llm_usage, tracer
 from ..events import new_id
 from ..providers import RunRequest
+from ..telemetry import record_llm_usage, tracer
 from .model import (
     ChatModel,
     LLMError,
