@@ -46,7 +46,7 @@ def test_every_hook_has_a_section_with_its_signature_and_parameters() -> None:
 
     text = hooks_reference()
     names = hook_names()
-    assert len(names) == 8 and names[0] == "register_agent_providers"
+    assert len(names) == 9 and names[0] == "register_agent_providers"
     for name in names:
         spec = getattr(hookspecs, name)
         assert f"## `{name}`" in text

@@ -81,7 +81,8 @@ def value(samples: dict[Any, float], name: str, **labels: str) -> float:
 
 @pytest.fixture(scope="module")
 def metered() -> Iterator[Any]:
-    runtime = make_runtime({**CONFIG, "metrics": {"enabled": True}}, plugins={"agents": Agents()})
+    runtime = make_runtime({**CONFIG, "metrics": {"enabled": True}}, plugins={"agents": Agents()},
+                           load_entry_points=["observability"])
     with serve_runtime(runtime) as served:
         yield served
 
@@ -118,7 +119,8 @@ def test_metrics_count_runs_of_both_protocols(metered: Any) -> None:
 
 
 def test_metrics_are_off_unless_enabled() -> None:
-    runtime = make_runtime(CONFIG, plugins={"agents": Agents()})
+    runtime = make_runtime(CONFIG, plugins={"agents": Agents()},
+                           load_entry_points=["observability"])
     assert not any(isinstance(h, MetricsHook) for h in runtime.run_hooks)
     with serve_runtime(runtime) as served:
         assert httpx.get(f"{served.origin}/metrics").status_code == 404
@@ -127,11 +129,13 @@ def test_metrics_are_off_unless_enabled() -> None:
 @pytest.mark.parametrize("section", ["metrics", "telemetry"])
 def test_an_unknown_key_is_a_clear_startup_error(section: str) -> None:
     with pytest.raises(ConfigError, match=rf"{section}\.bogus: unknown key"):
-        make_runtime({**CONFIG, section: {"bogus": 1}}, plugins={"agents": Agents()})
+        make_runtime({**CONFIG, section: {"bogus": 1}}, plugins={"agents": Agents()},
+                           load_entry_points=["observability"])
 
 
 def test_telemetry_is_off_without_an_endpoint() -> None:
-    runtime = make_runtime(CONFIG, plugins={"agents": Agents()}, env={})
+    runtime = make_runtime(CONFIG, plugins={"agents": Agents()}, env={},
+                           load_entry_points=["observability"])
     assert not any(isinstance(h, TracingHook) for h in runtime.run_hooks)
 
 
@@ -160,7 +164,8 @@ def test_spans_are_exported_over_otlp_http_to_a_collector() -> None:
     try:
         runtime = make_runtime({**CONFIG, "telemetry": {
             "otlp_endpoint": f"http://127.0.0.1:{port}/v1/traces",
-            "headers": {"x-collector-token": "t0k"}}}, plugins={"agents": Agents()})
+            "headers": {"x-collector-token": "t0k"}}}, plugins={"agents": Agents()},
+                           load_entry_points=["observability"])
         trace_id = uuid.uuid4().hex
         with serve_runtime(runtime) as served:
             response = httpx.post(f"{served.url}/agent/echo/run", timeout=20, headers={
