@@ -285,3 +285,37 @@ def test_a_configured_telemetry_section_without_the_plugin_is_a_clear_error() ->
 
     with pytest.raises(ConfigError, match="pip install copilotkit-observability"):
         make_runtime({"metrics": {"enabled": True}}, load_entry_points=False)
+
+
+def test_an_llm_call_is_a_span_with_its_model_and_tokens() -> None:
+    import asyncio
+
+    from copilotkit_runtime.llm.loop import ChatLoop, LoopSettings
+    from copilotkit_runtime.llm.model import ChatModel, TextDelta, Usage
+    from copilotkit_runtime.telemetry import current_observers
+    from copilotkit_runtime.testing import run_request
+
+    class TwoTokens(ChatModel):
+        async def stream(self, request: Any) -> Any:
+            yield TextDelta("hi")
+            yield Usage(input_tokens=12, output_tokens=2)
+
+    seen: list[tuple[Any, ...]] = []
+
+    class Tokens:
+        def llm_usage(self, *args: Any) -> None:
+            seen.append(args)
+
+    async def run() -> None:
+        current_observers.set((Tokens(),))
+        loop = ChatLoop(TwoTokens(), {}, LoopSettings(model="model-x"))
+        async for _ in loop.run(run_request("chat", "hello")):
+            pass
+
+    EXPORTER.clear()
+    asyncio.run(run())
+    [span] = [s for s in EXPORTER.get_finished_spans() if s.name == "copilotkit.llm"]
+    assert span.attributes["gen_ai.request.model"] == "model-x"
+    assert span.attributes["gen_ai.usage.input_tokens"] == 12
+    assert span.attributes["gen_ai.usage.output_tokens"] == 2
+    assert seen == [("chat", "model-x", 12, 2)]
