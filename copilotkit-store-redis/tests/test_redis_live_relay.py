@@ -59,9 +59,10 @@ def servers(redis_url: str, tmp_path_factory: pytest.TempPathFactory
             client.close()
 
 
-def _run_input(thread_id: str, text: str) -> dict[str, Any]:
+def _run_input(thread_id: str, text: str, run_id: str | None = None) -> dict[str, Any]:
     messages = [{"id": str(uuid.uuid4()), "role": "user", "content": text}] if text else []
-    return {"threadId": thread_id, "runId": str(uuid.uuid4()), "state": {}, "messages": messages,
+    return {"threadId": thread_id, "runId": run_id or str(uuid.uuid4()), "state": {},
+            "messages": messages,
             "tools": [], "context": [], "forwardedProps": {}}
 
 
@@ -74,16 +75,18 @@ def _events(response: httpx.Response) -> Iterator[dict[str, Any]]:
 class RunOnA:
     """``POST {A}/agent/demo/run`` in a thread, recording what A's client sees."""
 
-    def __init__(self, url: str, thread_id: str, text: str) -> None:
+    def __init__(self, url: str, thread_id: str, text: str, run_id: str | None = None) -> None:
         self.events: list[dict[str, Any]] = []
         self.streaming = threading.Event()  # the reply's first words arrived
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(url, thread_id, text), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(url, thread_id, text, run_id),
+                                        daemon=True)
         self._thread.start()
 
-    def _run(self, url: str, thread_id: str, text: str) -> None:
+    def _run(self, url: str, thread_id: str, text: str, run_id: str | None) -> None:
         try:
-            with httpx.stream("POST", f"{url}/agent/demo/run", json=_run_input(thread_id, text),
+            with httpx.stream("POST", f"{url}/agent/demo/run",
+                              json=_run_input(thread_id, text, run_id),
                               timeout=120) as response:
                 assert response.status_code == 200, response.read()
                 for event in _events(response):
@@ -169,6 +172,26 @@ def test_connect_after_earlier_runs_replays_them_then_follows_the_live_one(
     assert _text(history) == _text(earlier) == "You said: first turn"
     assert live == ran
     assert _final_state(live) == {"turns": 2, "last_message": LONG_TEXT}
+
+
+def test_a_live_run_reusing_the_threads_last_run_id_is_still_followed(
+        servers: tuple[RuntimeProcess, RuntimeProcess, RuntimeProcess]) -> None:
+    """A client may send the run id of the thread's last run again (issue 13): B must not take
+    the live run for the stored one that has its id."""
+    a, b, _ = servers
+    tid, reused = str(uuid.uuid4()), str(uuid.uuid4())
+    earlier = RunOnA(b.url, tid, "first turn", run_id=reused).join()
+    run = RunOnA(a.url, tid, LONG_TEXT, run_id=reused)
+    assert run.streaming.wait(60)
+    seen = connect(b.url, tid)
+    ran = run.join()
+    starts = [i for i, e in enumerate(seen) if e["type"] == "RUN_STARTED"]
+    assert len(starts) == 2, [e["type"] for e in seen]
+    assert _text(seen[:starts[1]]) == _text(earlier) and seen[starts[1]:] == ran
+    # What tells a stored run from a live one with its id: the stored RUN_STARTED is the one
+    # the live run relayed.
+    replay = connect(b.url, tid)
+    assert [e for e in replay if e["type"] == "RUN_STARTED"][-1] == ran[0]
 
 
 def test_a_reconnect_mid_run_gets_the_run_from_its_start(

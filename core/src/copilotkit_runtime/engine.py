@@ -48,7 +48,15 @@ from .providers import AgentInfo, AgentProvider, RunRequest, ThreadSnapshot
 from .recorder import RunRecorder
 from .relay import follow_remote, publish_run
 from .runhooks import RunContext, RunFailure, RunHook
-from .stores import LiveBatch, RunLease, StateStore, ThreadInfo, ThreadRecord, update_thread
+from .stores import (
+    LiveBatch,
+    RunLease,
+    StateStore,
+    StoredEvent,
+    ThreadInfo,
+    ThreadRecord,
+    update_thread,
+)
 from .stream import StreamValidator, StreamViolation
 from .telemetry import ObservedStore, current_observers, notify, run_attributes, tracer
 from .threads import ANONYMOUS_OWNER, owner_of, thread_name
@@ -126,7 +134,9 @@ class Engine:
         self.store: StateStore = ObservedStore(store, self.hooks)  # type: ignore[assignment]
         self.guardrails = list(guardrails)
         self.options = options if options is not None else EngineOptions()
-        self.active_runs: dict[str, Run] = {}
+        #: the runs in progress in this process, by (thread id, run id): run ids come from
+        #: clients, and two threads may use the same one
+        self.active_runs: dict[tuple[str, str], Run] = {}
         self._relays: set[asyncio.Task[None]] = set()
         #: set once the server is shutting down: no new runs (see :meth:`drain`)
         self.draining = False
@@ -244,6 +254,10 @@ class Engine:
                 await self.check_input(request)
                 await self.add_context(request)
                 info = await self._claim(request)
+                if self.active_run(request.thread_id) is not None:
+                    # Stores let a run id take its own lock again: a client reusing the running
+                    # run's id must not get a second run on the thread.
+                    raise ThreadBusyError(request.thread_id)
                 lease = await self.store.acquire_run_lock(request.thread_id, request.run_id,
                                                           self.options.lock_ttl)
                 if lease is None:
@@ -388,16 +402,21 @@ class Engine:
             if live is None and self.relays_live:
                 remote = self.store.follow_live(thread_id, idle_timeout=idle_timeout)
                 first = await anext(remote, None)
-            if agent is not None and self.store.history_by_agent:
-                history = await self.store.get_events(thread_id, agent=agent)  # type: ignore[call-arg]
-            else:
-                history = await self.store.get_events(thread_id)
+            history = await self._history(thread_id, agent)
+            if live is not None and live.saving:
+                # The run is writing its history: wait for it and read again, so that the
+                # history holds it for sure, or (the write failed) the run's log is followed.
+                await live.saved.wait()
+                if live.in_history:
+                    history = await self._history(thread_id, agent)
         except BaseException:
             if remote is not None:
                 await remote.aclose()
             raise
-        stored_runs = {stored.run_id for stored in history}
-        if remote is not None and (first is None or first.run_id in stored_runs):
+        # Run ids come from clients and may be reused on a thread: whether the history holds
+        # the live run is told by the run itself (here) or by its first events (relayed).
+        follow_live = live is not None and not live.in_history
+        if remote is not None and (first is None or _relayed_run_stored(first, history)):
             await remote.aclose()
             remote = None
 
@@ -405,7 +424,7 @@ class Engine:
             if history:
                 yield [stored.event for stored in history]
             if live is not None:
-                if live.request.run_id not in stored_runs:
+                if follow_live:
                     async for batch in live.event_batches(idle_timeout=idle_timeout):
                         yield batch
             elif remote is not None and first is not None:
@@ -413,6 +432,11 @@ class Engine:
                     yield events
 
         return replay()
+
+    async def _history(self, thread_id: str, agent: str | None) -> list[StoredEvent]:
+        if agent is not None and self.store.history_by_agent:
+            return await self.store.get_events(thread_id, agent=agent)  # type: ignore[call-arg]
+        return await self.store.get_events(thread_id)
 
     def active_run(self, thread_id: str) -> Run | None:
         """The run in progress on ``thread_id`` in this process, if any."""
@@ -516,6 +540,10 @@ class Run:
         self.closed = False
         self._wakeup = asyncio.Event()
         self.ended = asyncio.Event()  # set with ``closed``
+        #: the run's history write: started, done (``saved``), and whether it stored events
+        self.saving = False
+        self.saved = asyncio.Event()
+        self.in_history = False
         self._stopping = False
         self._shutting_down = False
         self._in_provider = False
@@ -532,7 +560,7 @@ class Run:
         """Start the provider (done by the first reader; call it to run without one)."""
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._pump())
-            self.engine.active_runs[self.request.run_id] = self
+            self.engine.active_runs[(self.thread_id, self.request.run_id)] = self
             if self.engine.relays_live:
                 self.engine._start_relay(self)
 
@@ -747,6 +775,7 @@ class Run:
                 last: Any = tail[-1]
                 failure = RunFailure(last.code or "RUN_ERROR", last.message)
             self._saved_messages = recorder.messages
+            self.saving = True
             try:
                 # A run cut by a shutdown keeps what it did (the user's message, the reply so
                 # far): the client may go on with the thread after the restart.
@@ -762,6 +791,8 @@ class Run:
                         message=f"The run finished but its thread could not be saved: {msg}",
                         code="STORE_ERROR")]
                     failure = RunFailure("STORE_ERROR", msg, exc)
+            finally:
+                self.saved.set()
             for out in tail:
                 emit(out)
             return failure
@@ -779,7 +810,9 @@ class Run:
                 await self.lease.release()
             except Exception:
                 log.exception("could not release the run lock of thread %s", request.thread_id)
-            self.engine.active_runs.pop(request.run_id, None)
+            key = (request.thread_id, request.run_id)
+            if self.engine.active_runs.get(key) is self:  # not a newer run reusing the id
+                del self.engine.active_runs[key]
 
     async def _check_output(self, recorder: RunRecorder, event: Any) -> None:
         message = recorder._by_id.get(event.message_id)
@@ -813,6 +846,7 @@ class Run:
                                           agent=request.agent)  # type: ignore[call-arg]
             else:
                 await store.append_events(request.thread_id, request.run_id, events)
+            self.in_history = True
         if self.info is not None:
             # The thread list's "last activity"; a thread claimed by a run without a user
             # message (a frontend-tool follow-up first) gets its name from the saved messages.
@@ -842,6 +876,22 @@ class Run:
             pump.cancel()
         finally:
             stop.cancel()
+
+
+def _relayed_run_stored(first: LiveBatch, history: Sequence[StoredEvent]) -> bool:
+    """Whether the run another process relays (``first``: its first batch) is already in
+    ``history``: the last stored run with its id, if that one started as the relayed one did
+    (an earlier run that used the same run id started with other input)."""
+    last = [stored.event for stored in history if stored.run_id == first.run_id]
+    if not last:
+        return False
+    # the last run stored under this id: from its RUN_STARTED on
+    starts = [i for i, event in enumerate(last) if event.get("type") == "RUN_STARTED"]
+    mine = last[starts[-1]] if starts else None
+    theirs = next((e for e in first.events if e.get("type") == "RUN_STARTED"), None)
+    if mine is None or theirs is None:
+        return True  # nothing to tell them apart by: as before, the history is taken
+    return bool(mine == theirs)
 
 
 class _OutputBlocked(Exception):
