@@ -4,6 +4,7 @@
     copilotkit-runtime plugins [--json]
     copilotkit-runtime agents [--json]
     copilotkit-runtime check
+    copilotkit-runtime new-plugin NAME [--kind provider] [--dir PATH]
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -175,6 +177,15 @@ def cmd_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new_plugin(args: argparse.Namespace) -> int:
+    from .new_plugin import create
+
+    target = create(args.name, Path(args.dir), args.kind)
+    print(f"created {target}")
+    print(f"next: pip install -e {target} && python -m pytest {target / 'tests'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copilotkit-runtime",
                                      description="A CopilotKit runtime in Python.")
@@ -219,6 +230,17 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Load the config and plugins and build every agent, "
                            "store and guardrail, as serve would, then exit.")
     check.set_defaults(func=cmd_check)
+
+    new_plugin = sub.add_parser("new-plugin", help="create a plugin distribution from the template",
+                                description="Write a new plugin distribution, "
+                                "copilotkit-plugin-NAME, whose contract tests pass as generated.")
+    new_plugin.add_argument("name", metavar="NAME",
+                            help="the plugin's name: lower-case words joined by '-' (acme-echo)")
+    new_plugin.add_argument("--kind", choices=["provider"], default="provider",
+                            help="what the plugin registers (default: provider)")
+    new_plugin.add_argument("--dir", default=".",
+                            help="the folder to create copilotkit-plugin-NAME in (default: .)")
+    new_plugin.set_defaults(func=cmd_new_plugin)
     return parser
 
 
