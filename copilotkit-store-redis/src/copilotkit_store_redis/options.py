@@ -37,6 +37,10 @@ class RedisOptions(StoreOptions):
     stop_poll_interval: float = Field(
         1.0, gt=0, description="while the stop-notification subscription is down, how often "
                                "a run checks its stop flag instead")
+    instance_ttl_seconds: float = Field(
+        5.0, ge=0.5, description="each process's store heartbeats with this expiry; a run lock "
+                                 "whose process stopped heartbeating (killed) is free after it, "
+                                 "whatever lock_ttl_seconds says")
     history_ttl_seconds: float | None = Field(
         None, gt=0, description="expire a thread's event history this long after its last append")
     live_relay_max_batches: int = Field(

@@ -6,8 +6,14 @@ Key layout (``P`` is the key prefix, ``T`` the thread id, ``A`` the agent, both 
 
 * ``P thread:T:A`` hash ``d`` (record JSON) + ``v`` (version): one agent's record of a thread;
 * ``P agents:T`` set of escaped agent names with a record (to delete a whole thread);
-* ``P history:T`` list of ``[seq, run_id, event]`` JSON entries, ``seq`` = position + 1;
+* ``P history:T`` list of ``[seq, run_id, event]`` or ``[seq, run_id, event, agent]`` JSON
+  entries, ``seq`` = position + 1;
 * ``P lock:T`` the run id holding the thread, with a millisecond expiry;
+* ``P lockby:T`` ``<instance id>|<lease token>`` of the lease behind ``lock:T`` (same expiry;
+  absent for locks taken by a release that did not keep it);
+* ``P instance:I`` present while store instance ``I`` is alive: it refreshes it (heartbeat)
+  with a short expiry (``instance_ttl_seconds``), so a lock whose instance stopped heartbeating
+  (killed) is free long before the lock's own expiry;
 * ``P stop:T`` the run id asked to stop (the flag behind the pub/sub notification);
 * channel ``P stop-requests``: ``{"t": thread, "r": run}`` per stop request;
 * ``P live:T`` hash ``r`` (run id), ``k`` (its stream's key), ``n`` (batches so far): the run
@@ -17,7 +23,7 @@ Key layout (``P`` is the key prefix, ``T`` the thread id, ``A`` the agent, both 
   key, ``ko``/``ka`` the two listing sets it is in;
 * ``P owned:O`` and ``P owned:O:A`` sorted sets (all scores 0, ordered by member): the
   listing keys ``<created, zero-padded>|T`` of owner ``O``'s threads (of agent ``A``'s);
-* ``P live:T:R`` stream of run ``R``'s batches: ``n`` (0, 1, ...), ``e`` (JSON array of
+* ``P live:T:R:N`` stream of run ``R``'s batches (``N`` a nonce per run start): ``n`` (0, 1, ...), ``e`` (JSON array of
   events), ``f`` on the final one.
 """
 
@@ -98,7 +104,7 @@ if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[3]) end
 return redis.call('HGETALL', KEYS[1])
 """
 
-# KEYS: history. ARGV: ttl ms (0 = keep), then one '"run_id",{event}' fragment per event.
+# KEYS: history. ARGV: ttl ms (0 = keep), then one '"run_id",{event}[,"agent"]' fragment per event.
 APPEND_EVENTS = """
 local seq = redis.call('LLEN', KEYS[1])
 local batch = {}
@@ -120,34 +126,58 @@ end
 return seq
 """
 
-# KEYS: lock, stop flag. ARGV: run id, ttl ms. 1 = taken, 0 = another live run holds it.
-ACQUIRE_LOCK = """
+# Whether the lease behind a lock is alive: its instance still heartbeats. A lock without a
+# lease record (an older release's) counts as alive until it expires.
+# (defined inline in each script: Lua scripts cannot share functions)
+_HOLDER_ALIVE = """
+local function holder_alive(owner_key, instance_prefix)
+  local owner = redis.call('GET', owner_key)
+  if not owner then
+    return true
+  end
+  local instance = string.match(owner, '^([^|]*)|')
+  return instance ~= nil and redis.call('EXISTS', instance_prefix .. instance) == 1
+end
+"""
+
+# KEYS: lock, stop flag, lease record. ARGV: run id, ttl ms, lease ("<instance>|<token>"),
+# instance key prefix. 1 = taken, 0 = a live lease holds the thread.
+ACQUIRE_LOCK = _HOLDER_ALIVE + """
 local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= ARGV[1] then
-  return 0
+if holder then
+  if redis.call('EXISTS', KEYS[3]) == 1 then
+    if holder_alive(KEYS[3], ARGV[4]) then
+      return 0
+    end
+    -- its instance stopped heartbeating (killed): the lease is dead, the thread free
+  elseif holder ~= ARGV[1] then
+    return 0
+  end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[2])
 redis.call('DEL', KEYS[2])
 return 1
 """
 
-# Compare-and-extend. KEYS: lock, stop flag. ARGV: run id, ttl ms.
+# Compare-and-extend. KEYS: lock, stop flag, lease record. ARGV: run id, ttl ms, lease.
 RENEW_LOCK = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[3]) ~= ARGV[3] then
   return 0
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
 if redis.call('GET', KEYS[2]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
 end
 return 1
 """
 
-# Compare-and-delete. KEYS: lock, stop flag. ARGV: run id.
+# Compare-and-delete. KEYS: lock, stop flag, lease record. ARGV: run id, lease.
 RELEASE_LOCK = """
 local released = 0
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
+if redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('GET', KEYS[3]) == ARGV[2] then
+  redis.call('DEL', KEYS[1], KEYS[3])
   released = 1
 end
 if redis.call('GET', KEYS[2]) == ARGV[1] then
@@ -156,11 +186,29 @@ end
 return released
 """
 
-# KEYS: lock, stop flag. ARGV: run id ('' = whichever holds it), channel, thread id.
-# Returns the holder's run id, or false when no (matching) run holds the thread.
-REQUEST_STOP = """
+# KEYS: lock, lease record. ARGV: run id, instance key prefix. 1 while run ``run id`` holds
+# the thread under a live lease.
+LOCK_ALIVE = _HOLDER_ALIVE + """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+if holder_alive(KEYS[2], ARGV[2]) then
+  return 1
+end
+return 0
+"""
+
+# KEYS: lock, stop flag, lease record. ARGV: run id ('' = whichever holds it), channel,
+# thread id, instance key prefix.
+# Returns the holder's run id, or false when no (matching) live run holds the thread (a dead
+# instance's lock is not a run: it is freed here).
+REQUEST_STOP = _HOLDER_ALIVE + """
 local holder = redis.call('GET', KEYS[1])
 if not holder then
+  return false
+end
+if not holder_alive(KEYS[3], ARGV[4]) then
+  redis.call('DEL', KEYS[1], KEYS[3], KEYS[2])
   return false
 end
 if ARGV[1] ~= '' and holder ~= ARGV[1] then
@@ -176,12 +224,13 @@ return holder
 """
 
 # KEYS: live pointer, lock, the run's stream. ARGV: run id, events JSON, final ('1'/'0'),
-# max stream length, ttl ms while live, ttl ms after the final batch.
+# max stream length, ttl ms while live, ttl ms after the final batch, first ('1': the run's
+# first batch, a new run even if the thread's live run had the same id).
 # Returns the batch number, or -1 when the run is not the thread's (it lost its lock to a newer
 # run, whose relay it must not disturb).
 PUBLISH_LIVE = """
 local current = redis.call('HGET', KEYS[1], 'r')
-if current ~= ARGV[1] then
+if current ~= ARGV[1] or ARGV[7] == '1' then
   if redis.call('GET', KEYS[2]) ~= ARGV[1] then
     return -1
   end

@@ -25,6 +25,7 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -79,10 +80,13 @@ def _dumps(value: Any) -> str:
 
 class _RedisLease(RunLease):
     def __init__(self, store: RedisStore, thread_id: str, run_id: str, ttl: float,
-                 valid_until: float) -> None:
+                 valid_until: float, lease_id: str) -> None:
         super().__init__(thread_id, run_id, ttl)
         self._store = store
-        self._keys = [store._key("lock", thread_id), store._key("stop", thread_id)]
+        self._keys = [store._key("lock", thread_id), store._key("stop", thread_id),
+                      store._key("lockby", thread_id)]
+        #: ``<instance id>|<token>``: this lease, told apart from another with the same run id
+        self.lease_id = lease_id
         # monotonic time until which the lock is certainly ours (measured before the command)
         self._valid_until = valid_until
         self._released = False
@@ -95,8 +99,8 @@ class _RedisLease(RunLease):
         while True:
             sent = time.monotonic()
             try:
-                held = await store._scripts["renew"](keys=self._keys,
-                                                     args=[self.run_id, _ms(self.ttl)])
+                held = await store._scripts["renew"](
+                    keys=self._keys, args=[self.run_id, _ms(self.ttl), self.lease_id])
             except _CONNECTION_ERRORS as exc:
                 left = self._valid_until - time.monotonic()
                 if left <= 0:
@@ -109,7 +113,9 @@ class _RedisLease(RunLease):
                 raise store._error(f"renew the run lock of thread '{self.thread_id}'",
                                    exc) from exc
             if int(held) == 1:
-                self._valid_until = sent + self.ttl
+                # Others take the lock once this instance stops heartbeating, whatever the
+                # lock's own expiry.
+                self._valid_until = min(sent + self.ttl, store._alive_until)
                 return True
             return False
 
@@ -119,7 +125,8 @@ class _RedisLease(RunLease):
         self._released = True
         store = self._store
         store._forget(self.thread_id, self.run_id)
-        await store._call(store._scripts["release"], keys=self._keys, args=[self.run_id],
+        await store._call(store._scripts["release"], keys=self._keys,
+                          args=[self.run_id, self.lease_id],
                           what=f"release the run lock of thread '{self.thread_id}'")
 
     async def wait_for_stop(self) -> None:
@@ -167,7 +174,15 @@ class RedisStore(StateStore):
         self._signals = LocalStopSignals()
         # (thread, run) of the leases held in this process: only those get a local signal
         self._local_runs: set[tuple[str, str]] = set()
+        # (thread, run) -> the keys of the relay this process is publishing for it
+        self._relaying: dict[tuple[str, str], list[str]] = {}
         self._scripts: dict[str, Any] = {}
+        #: this store instance (one per process, new at every start): its heartbeat key says
+        #: it is alive, and the leases it takes name it
+        self.instance_id = uuid.uuid4().hex
+        self._heartbeat: asyncio.Task[None] | None = None
+        #: monotonic time until which this instance's heartbeat certainly stands
+        self._alive_until = 0.0
         self._where = redact_url(self.options.url)
         prefix = self.options.key_prefix
         self._channel = f"{prefix}stop-requests"
@@ -237,6 +252,7 @@ class RedisStore(StateStore):
             "renew": client.register_script(scripts.RENEW_LOCK),
             "release": client.register_script(scripts.RELEASE_LOCK),
             "stop": client.register_script(scripts.REQUEST_STOP),
+            "lock_alive": client.register_script(scripts.LOCK_ALIVE),
             "publish_live": client.register_script(scripts.PUBLISH_LIVE),
         }
         try:
@@ -254,11 +270,49 @@ class RedisStore(StateStore):
                         self._where, _reason(exc))
         else:
             await self._check_streams(client)
+            with contextlib.suppress(*_CONNECTION_ERRORS):
+                await self._beat()
+        self._heartbeat = asyncio.get_running_loop().create_task(
+            self._keep_beating(), name="copilotkit-redis-heartbeat")
         self._listener = asyncio.get_running_loop().create_task(
             self._listen(), name="copilotkit-redis-stop-listener")
 
+    # -- instance heartbeat --------------------------------------------------------------------
+
+    @property
+    def _instance_key(self) -> str:
+        return self._key("instance", self.instance_id)
+
+    async def _beat(self) -> None:
+        ttl = self.options.instance_ttl_seconds
+        sent = time.monotonic()
+        await self._client().set(self._instance_key, "1", px=_ms(ttl))
+        self._alive_until = sent + ttl
+
+    async def _keep_beating(self) -> None:
+        """Refresh this instance's heartbeat key a few times per ``instance_ttl_seconds``; a
+        killed process stops, and its leases are free once the key has expired."""
+        interval = self.options.instance_ttl_seconds / 4
+        while not self._closing:
+            await asyncio.sleep(interval)
+            try:
+                await self._beat()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away: renew() fails the runs in time
+                log.debug("heartbeat of store instance %s failed: %s", self.instance_id,
+                          _reason(exc))
+
     async def close(self) -> None:
         self._closing = True
+        heartbeat, self._heartbeat = self._heartbeat, None
+        if heartbeat is not None:
+            heartbeat.cancel()
+            with contextlib.suppress(BaseException):
+                await heartbeat
+            if self._redis is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._redis.delete(self._instance_key), 2.0)
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.cancel()
@@ -500,19 +554,27 @@ class RedisStore(StateStore):
 
     async def acquire_run_lock(self, thread_id: str, run_id: str, ttl: float) -> RunLease | None:
         sent = time.monotonic()
+        if self._alive_until <= sent:
+            # Our heartbeat has lapsed (Redis was away): a lease must name a live instance.
+            await self._call(self._beat, what="refresh this instance's heartbeat")
+        lease_id = f"{self.instance_id}|{uuid.uuid4().hex}"
         taken = await self._call(self._scripts["acquire"],
-                                 keys=[self._key("lock", thread_id), self._key("stop", thread_id)],
-                                 args=[run_id, _ms(ttl)],
+                                 keys=[self._key("lock", thread_id), self._key("stop", thread_id),
+                                       self._key("lockby", thread_id)],
+                                 args=[run_id, _ms(ttl), lease_id,
+                                       self._key("instance", "")],
                                  what=f"take the run lock of thread '{thread_id}'")
         if not int(taken):
             return None
         self._local_runs.add((thread_id, run_id))
-        return _RedisLease(self, thread_id, run_id, ttl, sent + ttl)
+        return _RedisLease(self, thread_id, run_id, ttl, min(sent + ttl, self._alive_until),
+                           lease_id)
 
     async def request_stop(self, thread_id: str, run_id: str | None = None) -> bool:
         holder = await self._call(
-            self._scripts["stop"], keys=[self._key("lock", thread_id), self._key("stop", thread_id)],
-            args=[run_id or "", self._channel, thread_id],
+            self._scripts["stop"], keys=[self._key("lock", thread_id), self._key("stop", thread_id),
+                                         self._key("lockby", thread_id)],
+            args=[run_id or "", self._channel, thread_id, self._key("instance", "")],
             what=f"request a stop of the run on thread '{thread_id}'")
         if not holder:
             return False
@@ -529,12 +591,26 @@ class RedisStore(StateStore):
     async def publish_live(self, thread_id: str, run_id: str, events: Sequence[dict[str, Any]],
                            *, final: bool) -> None:
         options = self.options
-        await self._call(self._scripts["publish_live"], keys=self._live_keys(thread_id, run_id),
-                         args=[run_id, _dumps(list(events)), "1" if final else "0",
-                               options.live_relay_max_batches,
-                               _ms(options.live_relay_ttl_seconds),
-                               _ms(options.live_relay_linger_seconds)],
-                         what=f"relay run '{run_id}' of thread '{thread_id}'")
+        # A run's first batch starts a stream of its own, even when a run before it on the
+        # thread had the same (client-chosen) run id.
+        key = (thread_id, run_id)
+        keys = self._relaying.get(key)
+        first = keys is None
+        if keys is None:
+            keys = self._live_keys(thread_id, run_id)
+            keys[2] = f"{keys[2]}:{uuid.uuid4().hex[:12]}"
+            self._relaying[key] = keys
+        try:
+            await self._call(self._scripts["publish_live"], keys=keys,
+                             args=[run_id, _dumps(list(events)), "1" if final else "0",
+                                   options.live_relay_max_batches,
+                                   _ms(options.live_relay_ttl_seconds),
+                                   _ms(options.live_relay_linger_seconds),
+                                   "1" if first else "0"],
+                             what=f"relay run '{run_id}' of thread '{thread_id}'")
+        finally:
+            if final:
+                self._relaying.pop(key, None)
 
     async def follow_live(self, thread_id: str, *, idle_timeout: float | None = None
                           ) -> AsyncGenerator[LiveBatch, None]:
@@ -596,8 +672,11 @@ class RedisStore(StateStore):
                 quiet_since, gone_since = loop.time(), None
                 continue
             now = loop.time()
-            holder: Any = await self._call(follower.get, lock, retry=True, what=what)
-            if holder is not None and _text(holder) == run_id:
+            alive: Any = await self._call(self._scripts["lock_alive"],
+                                          keys=[lock, self._key("lockby", thread_id)],
+                                          args=[run_id, self._key("instance", "")],
+                                          retry=True, what=what)
+            if int(alive) == 1:
                 gone_since = None
             elif gone_since is None:
                 gone_since = now
