@@ -14,30 +14,14 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 
-log() { printf '\n==> %s\n' "$*" >&2; }
-
-if command -v uv >/dev/null 2>&1; then
-  UV=(uv)
-else
-  python3 -m uv --version >/dev/null 2>&1 || { log "installing uv"; python3 -m pip install --quiet uv; }
-  UV=(python3 -m uv)
-fi
-
-VENV="$HERE/.server-venv"
-REQS="$HERE/tests/server-requirements.txt"
-STAMP="$VENV/.requirements.sha256"
-want="$(sha256sum "$REQS" | cut -d' ' -f1)"
-if [ ! -x "$VENV/bin/langgraph" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
-  log "creating the LangGraph dev server's own environment ($VENV)"
-  "${UV[@]}" venv --quiet --allow-existing --python 3.11 "$VENV"
-  "${UV[@]}" pip install --quiet --python "$VENV/bin/python" -r "$REQS"
-  echo "$want" > "$STAMP"
-fi
+# shellcheck source=../../../scripts/lib/side-venv.sh
+source "$ROOT/scripts/lib/side-venv.sh"
+side_venv "$HERE/.server-venv" "$HERE/tests/server-requirements.txt" install langgraph
 
 if [ "${1:-}" = "--setup-only" ]; then
   exit 0
 fi
 
 cd "$ROOT"
-log "running the LangGraph Platform provider tests"
+side_venv_log "running the LangGraph Platform provider tests"
 exec "${UV[@]}" run --locked pytest "$HERE/tests" "$@"
