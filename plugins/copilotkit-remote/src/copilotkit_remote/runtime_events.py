@@ -24,17 +24,16 @@ from typing import Any
 from ag_ui.core import (
     BaseEvent,
     CustomEvent,
-    StateSnapshotEvent,
     TextMessageContentEvent,
-    TextMessageEndEvent,
     TextMessageStartEvent,
     ToolCallArgsEvent,
-    ToolCallEndEvent,
     ToolCallResultEvent,
     ToolCallStartEvent,
 )
 
-from copilotkit_runtime.events import AGENT_STATE_EVENT, EXIT_EVENT
+from copilotkit_runtime.events import EXIT_EVENT
+
+from .open_messages import OpenMessages, state_events
 
 #: the keys of a flow's state clients do not see as agent state
 HIDDEN_FLOW_STATE_KEYS = ("messages", "copilotkit", "id")
@@ -46,10 +45,9 @@ RUNTIME_EVENT_TYPES = frozenset({
     "MetaEvent"})
 
 
-class RuntimeEventTranslator:
+class RuntimeEventTranslator(OpenMessages):
     def __init__(self) -> None:
-        self.text_id: str | None = None
-        self.tool_id: str | None = None
+        super().__init__()
         #: the SDK's message / call id -> ours (only ids the SDK left empty are replaced)
         self.ids: dict[str, str] = {}
         self.exited = False
@@ -97,9 +95,6 @@ class RuntimeEventTranslator:
             return [*self._close(), *self._state(event)]
         return []
 
-    def close(self) -> list[BaseEvent]:
-        return self._close()
-
     def _state(self, event: dict[str, Any]) -> list[BaseEvent]:
         raw = event.get("state")
         if isinstance(raw, str):
@@ -109,12 +104,8 @@ class RuntimeEventTranslator:
                 raw = {}
         state = raw if isinstance(raw, dict) else {}
         running = event.get("running", True) is not False
-        out: list[BaseEvent] = [
-            StateSnapshotEvent(snapshot={k: v for k, v in state.items()
-                                         if k not in HIDDEN_FLOW_STATE_KEYS}),
-            CustomEvent(name=AGENT_STATE_EVENT, value={
-                "nodeName": event.get("nodeName"), "active": bool(event.get("active")),
-                "running": running})]
+        out = state_events(state, HIDDEN_FLOW_STATE_KEYS, node=event.get("nodeName"),
+                           active=event.get("active"), running=running)
         if not running and not self.exited:
             self.exited = True
             out.insert(0, CustomEvent(name=EXIT_EVENT, value=True))
@@ -131,18 +122,3 @@ class RuntimeEventTranslator:
         if isinstance(sent, str) and sent:
             return sent
         return self.ids.get("", "") or self._new_id(None)
-
-    def _end_text(self) -> list[BaseEvent]:
-        if self.text_id is None:
-            return []
-        mid, self.text_id = self.text_id, None
-        return [TextMessageEndEvent(message_id=mid)]
-
-    def _end_tool(self) -> list[BaseEvent]:
-        if self.tool_id is None:
-            return []
-        call_id, self.tool_id = self.tool_id, None
-        return [ToolCallEndEvent(tool_call_id=call_id)]
-
-    def _close(self) -> list[BaseEvent]:
-        return self._end_text() + self._end_tool()

@@ -21,7 +21,6 @@ from typing import Any
 from ag_ui.core import (
     BaseEvent,
     CustomEvent,
-    StateSnapshotEvent,
     TextMessageContentEvent,
     TextMessageEndEvent,
     TextMessageStartEvent,
@@ -31,19 +30,19 @@ from ag_ui.core import (
 )
 
 from copilotkit_runtime.events import (
-    AGENT_STATE_EVENT,
     COPILOTKIT_INTERRUPT_EVENT,
     EXIT_EVENT,
     INTERRUPT_EVENT,
 )
 
+from .open_messages import OpenMessages, state_events
+
 HIDDEN_STATE_KEYS = ("messages", "copilotkit")
 
 
-class RemoteEventTranslator:
+class RemoteEventTranslator(OpenMessages):
     def __init__(self) -> None:
-        self.text_id: str | None = None
-        self.tool_id: str | None = None
+        super().__init__()
         #: tool call index -> id, per model message (chunks after the first carry no id)
         self.tool_ids: dict[Any, str] = {}
         self.model_message: str | None = None
@@ -55,11 +54,9 @@ class RemoteEventTranslator:
         if kind == "on_copilotkit_state_sync":
             raw = event.get("state")
             state: dict[str, Any] = raw if isinstance(raw, dict) else {}
-            public = {k: v for k, v in state.items() if k not in HIDDEN_STATE_KEYS}
-            return [*self._close(), StateSnapshotEvent(snapshot=public),
-                    CustomEvent(name=AGENT_STATE_EVENT, value={
-                        "nodeName": event.get("node_name"), "active": bool(event.get("active")),
-                        "running": bool(event.get("running", True))})]
+            return [*self._close(), *state_events(
+                state, HIDDEN_STATE_KEYS, node=event.get("node_name"), active=event.get("active"),
+                running=bool(event.get("running", True)))]
         if kind == "on_chat_model_end":
             return self._close()
         if kind == "on_custom_event":
@@ -71,9 +68,6 @@ class RemoteEventTranslator:
             return [*self._close(), CustomEvent(name=COPILOTKIT_INTERRUPT_EVENT, value={
                 "value": data.get("value"), "messages": data.get("messages") or []})]
         return []
-
-    def close(self) -> list[BaseEvent]:
-        return self._close()
 
     # -- model output --------------------------------------------------------------------------
 
@@ -131,20 +125,6 @@ class RemoteEventTranslator:
             return [*self._close(), CustomEvent(name=EXIT_EVENT, value=True)]
         return []
 
-    def _end_text(self) -> list[BaseEvent]:
-        if self.text_id is None:
-            return []
-        mid, self.text_id = self.text_id, None
-        return [TextMessageEndEvent(message_id=mid)]
-
-    def _end_tool(self) -> list[BaseEvent]:
-        if self.tool_id is None:
-            return []
-        call_id, self.tool_id = self.tool_id, None
-        return [ToolCallEndEvent(tool_call_id=call_id)]
-
-    def _close(self) -> list[BaseEvent]:
-        return self._end_text() + self._end_tool()
 
 
 def _text(content: Any) -> str:
