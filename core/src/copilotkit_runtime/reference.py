@@ -89,7 +89,7 @@ def settings_reference() -> str:
 
     out += ["", "## `[store.sqlite]`", "", "Options of the built-in SQLite store "
             "(`[store] type = \"sqlite\"`).", "", *_table(SQLiteOptions)]
-    sections = [
+    sections: list[tuple[str, type[BaseModel], str]] = [
         ("agents.NAME", AgentSettings, "One agent. `provider` picks a registered provider type; "
          "every other key is an option of that type."),
         ("actions.NAME", ActionSettings, "A backend action the LLM agents may call."),

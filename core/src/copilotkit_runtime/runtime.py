@@ -205,7 +205,7 @@ class Runtime:
         claimed: set[str] = set()
         for reg in self.registries.middleware:
             value = reg.value
-            if isinstance(value, type):
+            if isinstance(value, type) and issubclass(value, RequestMiddleware):
                 section = value.auth_section
                 if section:
                     claimed.add(section)

@@ -84,7 +84,7 @@ def _timed_protocol(header_timeout: float, body_timeout: float) -> type[asyncio.
                          "%.0f s", client, what, seconds)
                 self.transport.close()
 
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._arm(header_timeout, "headers")
 

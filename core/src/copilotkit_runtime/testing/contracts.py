@@ -178,14 +178,16 @@ class StoreContract:
         if not store.history_by_agent:
             pytest.skip("this store keeps one history per thread, whatever the agent")
         tid = _tid()
-        await store.append_events(tid, "r1", [{"i": 1}], agent="a")  # type: ignore[call-arg]
-        await store.append_events(tid, "r2", [{"i": 2}], agent="b")  # type: ignore[call-arg]
+        # agent= is not in StateStore's signatures: only history_by_agent stores take it
+        by_agent: Any = store
+        await by_agent.append_events(tid, "r1", [{"i": 1}], agent="a")
+        await by_agent.append_events(tid, "r2", [{"i": 2}], agent="b")
         await store.append_events(tid, "r3", [{"i": 3}])
-        mine = await store.get_events(tid, agent="a")  # type: ignore[call-arg]
+        mine = await by_agent.get_events(tid, agent="a")
         assert [(e.run_id, e.agent) for e in mine] == [("r1", "a"), ("r3", None)]
         assert [e.run_id for e in await store.get_events(tid)] == ["r1", "r2", "r3"]
-        assert [e.run_id for e in await store.get_events(tid, agent="b", after=mine[0].seq)] \
-            == ["r2", "r3"]  # type: ignore[call-arg]
+        assert [e.run_id for e in await by_agent.get_events(tid, agent="b", after=mine[0].seq)] \
+            == ["r2", "r3"]
 
     async def test_concurrent_appends_keep_every_event(self, store: StateStore) -> None:
         tid = _tid()

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from types import SimpleNamespace
 from typing import Any, Literal
 
@@ -58,7 +58,7 @@ from ..events import (
     tool_call,
 )
 from ..hookspecs import hookimpl
-from ..llm import ChatModel, ModelRequest, TextDelta
+from ..llm import ChatModel, ModelDelta, ModelRequest, TextDelta
 from ..providers import AgentProvider, ProviderOptions, RunRequest
 
 __all__ = ["ScriptedChatModel", "ScriptedOptions", "ScriptedProvider", "scripted_plugin"]
@@ -194,7 +194,7 @@ class ScriptedChatModel(ChatModel):
         self.script: list[Any] = []
         self.requests: list[ModelRequest] = []
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[Any]:
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[ModelDelta, None]:
         self.requests.append(request)
         entry = self.script.pop(0) if self.script else [TextDelta("ok")]
         if isinstance(entry, BaseException):
