@@ -100,6 +100,13 @@ _V2_FIRST_TEXT = b"Bench reply."
 V2_USER_TEXT = "Hello from the harness"
 
 
+#: bench/agent_paths.py: a LangGraph graph behind each runtime. The request is the ``agent`` mode's
+#: (v1, ``agentSession`` "bench") or the ``v2`` mode's; the reply carries the graph's other events
+#: too (state snapshots, steps, custom and raw events, which differ between servers), so the
+#: checks look only at the text message: every chunk there once, reassembled to the reply.
+AGENT_MODES = {"agents-v1": "agent", "agents-v2": "v2"}
+
+
 def v2_body(agent: str, user_text: str, single: bool) -> str:
     """A RunAgentInput as the v2 client sends it (``threadId`` a placeholder uuid)."""
     run_input = {"threadId": "00000000-0000-4000-8000-000000000000",
@@ -118,6 +125,7 @@ class RequestFactory:
 
     def __init__(self, host: str, port: int, *, mode: str = "chat", agent: str = "bench",
                  user_text: str | None = None) -> None:
+        mode = AGENT_MODES.get(mode, mode)
         #: bytes that mark the first text chunk in a response
         self.marker = _V2_FIRST_TEXT if mode in V2_MODES else _FIRST_TEXT
         self._run_placeholder = b"11111111-1111-4111-8111-111111111111" if mode in V2_MODES else b""
@@ -277,6 +285,8 @@ def quick_check(resp: Response, tokens: int, mode: str = "chat") -> str | None:
     if resp.status != 200:
         return f"HTTP {resp.status}: {resp.body[:200]!r}"
     body = resp.body
+    if mode == "agents-v2":
+        return agent_v2_quick_check(body, tokens)
     if mode in V2_MODES:
         return v2_quick_check(body, tokens)
     if not body.endswith(b"-----\r\n") and not body.rstrip().endswith(b"-----"):
@@ -284,6 +294,13 @@ def quick_check(resp: Response, tokens: int, mode: str = "chat") -> str | None:
     last = body[body.rfind(b"\r\n---\r\n", 0, len(body) - 8):]
     if b'"hasNext":false' not in last:
         return f"last part has no hasNext:false: {last[-200:]!r}"
+    if mode == "agents-v1":
+        # chunk items are JSON strings '" tokenN"'; a state snapshot's copy of the whole reply
+        # is inside an escaped string, where no quote comes before " token"
+        found = body.count(b'" token') + (b'"Bench reply.' in body)
+        if found != tokens:
+            return f"expected {tokens} text chunks, found {found}"
+        return None
     if mode == "llm":
         for key, n in _llm_counts(tokens).items():
             if body.count(key) != n:
@@ -315,6 +332,38 @@ def v2_quick_check(body: bytes, tokens: int) -> str | None:
         return f"does not end with RUN_FINISHED: ...{body[-160:]!r}"
     if body.count(b'"TEXT_MESSAGE_CONTENT"') != tokens or body.count(b'" token') != tokens - 1:
         return f"expected {tokens} text chunks, found {body.count(b'TEXT_MESSAGE_CONTENT')}"
+    return None
+
+
+def agent_v2_quick_check(body: bytes, tokens: int) -> str | None:
+    """An SSE reply of a LangGraph agent: RUN_STARTED first, RUN_FINISHED last, N text chunks."""
+    if not body.startswith(b'data: {"type":"RUN_STARTED"'):
+        return f"does not start with RUN_STARTED: {body[:120]!r}"
+    last = body[body.rfind(b"data: ", 0, len(body) - 2):]
+    if not last.startswith(b'data: {"type":"RUN_FINISHED"') or not body.endswith(b"\n\n"):
+        return f"does not end with RUN_FINISHED: ...{body[-160:]!r}"
+    found = body.count(b'{"type":"TEXT_MESSAGE_CONTENT"')
+    if found != tokens:
+        return f"expected {tokens} text chunks, found {found}"
+    return None
+
+
+def agent_v2_full_check(body: bytes, tokens: int) -> str | None:
+    """Parse every event: the text message's events in order, one id, the reassembled reply."""
+    try:
+        events = parse_sse(body)
+    except ValueError as exc:
+        return f"an event is not JSON: {exc}"
+    kinds = [e.get("type") for e in events]
+    if kinds[0] != "RUN_STARTED" or kinds[-1] != "RUN_FINISHED":
+        return f"unexpected event order: {kinds[:3]} ... {kinds[-3:]}"
+    text = [e for e in events if e.get("type", "").startswith("TEXT_MESSAGE_")]
+    if ([e["type"] for e in text[:1] + text[-1:]] != ["TEXT_MESSAGE_START", "TEXT_MESSAGE_END"]
+            or len({e.get("messageId") for e in text}) != 1):
+        return f"not one text message: {[e['type'] for e in text[:2]]} ... {len(text)} events"
+    content = [e["delta"] for e in text if e["type"] == "TEXT_MESSAGE_CONTENT"]
+    if len(content) != tokens or "".join(content) != expected_text(tokens):
+        return f"the reassembled text differs from the expected reply ({len(content)} chunks)"
     return None
 
 
@@ -355,6 +404,8 @@ def v2_full_check(body: bytes, tokens: int) -> str | None:
 
 def full_check(resp: Response, tokens: int, mode: str = "chat") -> str | None:
     """Parse every part, merge as urql does, and compare with the expected reply."""
+    if mode == "agents-v2":
+        return agent_v2_full_check(resp.body, tokens)
     if mode in V2_MODES:
         return v2_full_check(resp.body, tokens)
     try:
@@ -494,6 +545,9 @@ class PhaseConfig:
     server_pid: int | None = None
     #: the fake LLM server's pid (mode llm): its CPU is reported too
     llm_pid: int | None = None
+    #: other processes serving the requests (name -> pid, e.g. an agent server behind the
+    #: runtime): their CPU and memory are reported under "otherProcesses"
+    extra_pids: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -554,6 +608,7 @@ async def run_phase(cfg: PhaseConfig, *, on_progress: Callable[[int], None] | No
     mem0 = proc_mem_mb(pid) if pid else {}
     busy0, self0, t0 = machine_busy_seconds(), self_cpu_seconds(), time.perf_counter()
     llm_cpu0 = proc_cpu_seconds(cfg.llm_pid) if cfg.llm_pid else 0.0
+    extra_cpu0 = {name: proc_cpu_seconds(p) for name, p in cfg.extra_pids.items()}
     sampler = MemorySampler(pid) if pid else None
     if sampler is not None:
         sampler.__enter__()
@@ -600,7 +655,19 @@ async def run_phase(cfg: PhaseConfig, *, on_progress: Callable[[int], None] | No
         if cfg.llm_pid:
             result["fakeLlm"] = {"pid": cfg.llm_pid, "cpuSeconds": round(llm_cpu, 2),
                                  "cpuMsPerRequest": round(llm_cpu * 1000 / ok, 3) if ok else None}
-        result["otherTenantsCpuSeconds"] = round(busy - cpu - client_cpu - llm_cpu, 2)
+        extra_cpu = 0.0
+        if cfg.extra_pids:
+            result["otherProcesses"] = {}
+            for name, p in cfg.extra_pids.items():
+                used = proc_cpu_seconds(p) - extra_cpu0[name]
+                extra_cpu += used
+                mem = proc_mem_mb(p)
+                result["otherProcesses"][name] = {
+                    "pid": p, "cpuSeconds": round(used, 2),
+                    "cpuMsPerRequest": round(used * 1000 / ok, 3) if ok else None,
+                    "rssMB": {"after": round(mem.get("VmRSS", 0), 1),
+                              "hwm": round(mem.get("VmHWM", 0), 1)}}
+        result["otherTenantsCpuSeconds"] = round(busy - cpu - client_cpu - llm_cpu - extra_cpu, 2)
     return result
 
 

@@ -1,7 +1,8 @@
 """The Python side of the benchmark: this runtime, served the way a user would in production
 (uvicorn, one process), with the scripted ``bench`` agent as its only (so default) agent, or
 with ``--llm-url URL`` an ``[agents.llm] provider = "openai"`` agent (the copilotkit-provider-openai
-plugin) whose ``base_url`` is that (fake) OpenAI-compatible server.
+plugin) whose ``base_url`` is that (fake) OpenAI-compatible server, or with ``--langgraph
+MODULE:ATTR`` that graph as the ``provider = "langgraph"`` agent ``bench``.
 
     python bench/py_server.py [--port 4020] [--tokens 200] [--state-every 0]
                               [--loop asyncio|uvloop] [--http h11|httptools] [--llm-url URL]
@@ -41,15 +42,23 @@ from copilotkit_runtime.server import create_app
 def build_app(tokens: int, state_every: int, loop: str, http: str,
               args: argparse.Namespace | None = None) -> FastAPI:
     llm_url = args.llm_url if args is not None else None
+    graph = args.langgraph if args is not None else None
     plugins: dict[str, object] = {"bench": bench_provider}
-    if llm_url:
+    if graph:
+        # bench/agent_paths.py: a LangGraph graph on copilotkit-provider-langgraph, in process.
+        from copilotkit_provider_langgraph import plugin as langgraph_plugin
+
+        plugins = {"langgraph": langgraph_plugin}
+        agents: dict[str, object] = {"bench": {"provider": "langgraph", "graph": graph,
+                                               "description": "bench chat graph"}}
+    elif llm_url:
         # The LLM path: what a user configures as [agents.llm] provider = "openai".
         from copilotkit_provider_openai import plugin as openai_plugin
 
         plugins = {"openai": openai_plugin}
-        agents: dict[str, object] = {"llm": {"provider": "openai", "base_url": llm_url,
-                                             "api_key": "bench-fake-key", "model": "gpt-4o-mini",
-                                             "description": "LLM chat agent (fake server)"}}
+        agents = {"llm": {"provider": "openai", "base_url": llm_url,
+                          "api_key": "bench-fake-key", "model": "gpt-4o-mini",
+                          "description": "LLM chat agent (fake server)"}}
     else:
         agents = {"bench": {"provider": "bench", "tokens": tokens, "state_every": state_every,
                             "description": "scripted benchmark agent"}}
@@ -125,6 +134,9 @@ def main() -> None:
     parser.add_argument("--http", default="h11", choices=["h11", "httptools"])
     parser.add_argument("--llm-url", default=None,
                         help="serve an openai-provider agent on this (fake) OpenAI base URL")
+    parser.add_argument("--langgraph", default=None, metavar="MODULE:ATTR",
+                        help="serve this LangGraph graph as the agent 'bench' (the langgraph "
+                        "provider), e.g. agent_graph:graph (bench/agent_paths.py)")
     parser.add_argument("--lean-http", action="store_true",
                         help="experiment (with --llm-url): the openai client on "
                         "bench/lean_transport.py (asyncio + httptools) instead of httpcore + h11")

@@ -108,3 +108,53 @@ def test_bench_v2_checks_refuse_a_broken_reply() -> None:
     swapped[2], swapped[3] = swapped[3], swapped[2]
     assert loadclient.v2_full_check(b"".join(frame(e) for e in swapped), 5) is not None
     assert loadclient.v2_quick_check(good[: good.rfind(b"data: ")], 5) is not None
+
+
+def test_bench_agent_paths_smoke_ours_completes_and_writes_json(tmp_path: Path) -> None:
+    """bench/agent_paths.py, our sides (a LangGraph graph in process, v1 and v2): every reply
+    carries the fake chat model's chunks, checked by the agent-path checks. The other sides
+    (the TypeScript runtimes in front of the Python SDK's agent servers) need their own venv
+    and take over a minute; run them with ``bench/agent_paths.py --smoke``."""
+    out = tmp_path / "smoke-agents.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "agent_paths.py"), "--smoke",
+         "--sides", "ours-v1,ours-v2", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert {p["side"] for p in result["phases"]} == {"ours-v1", "ours-v2"}
+    for phase in result["phases"]:
+        assert phase["mode"] in ("agents-v1", "agents-v2")
+        assert phase["failed"] == 0, (phase["side"], phase["failureSamples"])
+        assert phase["ok"] == phase["total"]
+    assert "server CPU ms/request, all processes" in done.stdout
+
+
+def test_bench_agent_path_checks_refuse_a_broken_reply() -> None:
+    """The agent-path v2 checks accept a LangGraph agent's other events but fail on a chunk
+    missing, a second text message, or a run cut short."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import loadclient
+
+    def frame(event: dict[str, object]) -> bytes:
+        return b"data: " + json.dumps(event, separators=(",", ":")).encode() + b"\n\n"
+
+    ids = {"threadId": "t", "runId": "r"}
+    events = [{"type": "RUN_STARTED", **ids}, {"type": "STATE_SNAPSHOT", "snapshot": {}},
+              {"type": "STEP_STARTED", "stepName": "chat"},
+              {"type": "TEXT_MESSAGE_START", "messageId": "m", "role": "assistant"}]
+    events += [{"type": "TEXT_MESSAGE_CONTENT", "messageId": "m",
+                "delta": loadclient.chunk_text(i)} for i in range(5)]
+    events += [{"type": "TEXT_MESSAGE_END", "messageId": "m"},
+               {"type": "RAW", "event": {"content": " token1"}},
+               {"type": "STEP_FINISHED", "stepName": "chat"}, {"type": "RUN_FINISHED", **ids}]
+    good = b"".join(frame(e) for e in events)
+    assert loadclient.agent_v2_quick_check(good, 5) is None
+    assert loadclient.agent_v2_full_check(good, 5) is None
+    missing = b"".join(frame(e) for i, e in enumerate(events) if i != 5)
+    assert loadclient.agent_v2_quick_check(missing, 5) is not None
+    assert loadclient.agent_v2_full_check(missing, 5) is not None
+    other = [dict(e, messageId="m2") if e.get("type") == "TEXT_MESSAGE_END" else e for e in events]
+    assert loadclient.agent_v2_full_check(b"".join(frame(e) for e in other), 5) is not None
+    assert loadclient.agent_v2_quick_check(good[: good.rfind(b"data: ")], 5) is not None

@@ -12,10 +12,13 @@
 //   (as an agent reading an LLM socket would).
 // * A last user message starting with "hold" makes a run send its first chunk and then wait
 //   until `POST /bench/release` (the scale test). `GET /bench/info` says which runtime this is.
+// * With AGENT_URL set (bench/agent_paths.py), the agent "bench" is an @ag-ui/client HttpAgent
+//   pointing at a Python LangGraph agent server at that URL (ag-ui-langgraph's FastAPI
+//   endpoint, bench/agent_sdk/server.py) instead of BenchAgent.
 import http from "node:http";
 import { randomUUID } from "node:crypto";
 import { getRequestListener } from "@hono/node-server";
-import { AbstractAgent, EventType } from "@ag-ui/client";
+import { AbstractAgent, EventType, HttpAgent } from "@ag-ui/client";
 import { CopilotRuntime, InMemoryAgentRunner, createCopilotRuntimeHandler } from "@copilotkit/runtime/v2";
 import { Observable } from "rxjs";
 
@@ -26,6 +29,7 @@ const PORT = Number(process.env.PORT ?? 4013);
 const HOST = process.env.HOST ?? "127.0.0.1";
 const TOKENS = Number(process.env.TOKENS ?? 200);
 const BASE = "/api/copilotkit";
+const AGENT_URL = process.env.AGENT_URL || "";
 
 const chunkText = (i) => (i === 0 ? "Bench reply." : ` token${i}`);
 const yieldToLoop = () => new Promise((resolve) => setImmediate(resolve));
@@ -80,7 +84,7 @@ class BenchAgent extends AbstractAgent {
 }
 
 const runtime = new CopilotRuntime({
-  agents: { bench: new BenchAgent({ agentId: "bench" }) },
+  agents: { bench: AGENT_URL ? new HttpAgent({ url: AGENT_URL }) : new BenchAgent({ agentId: "bench" }) },
   runner: new InMemoryAgentRunner(),
 });
 const multi = getRequestListener(createCopilotRuntimeHandler({ runtime, basePath: BASE }));
@@ -99,7 +103,7 @@ const server = http.createServer((req, res) => {
   if (req.url === "/bench/info") {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ runtime: "typescript", version: "1.75.0", tokens: TOKENS, held,
-                             pid: process.pid }));
+                             pid: process.pid, agentUrl: AGENT_URL || null }));
     return;
   }
   if (req.method === "POST" && (req.url === BASE || req.url === `${BASE}/`)) {

@@ -2,8 +2,12 @@
 // raw node:http, serving a scripted reply with no LLM and no sleeps.
 //
 //   node bench/ts/server.mjs            (env: PORT=4010 HOST=127.0.0.1 TOKENS=200 STATE_EVERY=0
-//                                             LLM_BASE_URL=)
+//                                             LLM_BASE_URL= AGENT_URL=)
 //
+// * With AGENT_URL set (bench/agent_paths.py), the agent "bench" is the runtime's own
+//   LangGraphHttpAgent pointing at a Python LangGraph agent server at that URL (the copilotkit
+//   SDK's LangGraphAGUIAgent, bench/agent_sdk/server.py), as CopilotKit's 1.10 docs deploy a
+//   self-hosted LangGraph agent.
 // * With LLM_BASE_URL set (the LLM path), a chat request goes to the runtime's own
 //   OpenAIAdapter with an `openai` client (4.104.0, the version 1.10.6 resolves) whose baseURL
 //   is that (fake) OpenAI-compatible server, as a user of the TypeScript runtime writes it.
@@ -19,7 +23,7 @@
 // The chunk texts are the same as the Python bench provider's (bench/copilotkit_bench).
 import http from "node:http";
 import { randomUUID } from "node:crypto";
-import { CopilotRuntime, OpenAIAdapter, copilotRuntimeNodeHttpEndpoint } from "@copilotkit/runtime";
+import { CopilotRuntime, LangGraphHttpAgent, OpenAIAdapter, copilotRuntimeNodeHttpEndpoint } from "@copilotkit/runtime";
 import OpenAI from "openai";
 import { AbstractAgent, EventType } from "@ag-ui/client";
 import { Observable } from "rxjs";
@@ -32,6 +36,7 @@ const HOST = process.env.HOST ?? "127.0.0.1";
 const TOKENS = Number(process.env.TOKENS ?? 200);
 const STATE_EVERY = Number(process.env.STATE_EVERY ?? 0);
 const LLM_BASE_URL = process.env.LLM_BASE_URL || "";
+const AGENT_URL = process.env.AGENT_URL || "";
 
 const chunkText = (i) => (i === 0 ? "Bench reply." : ` token${i}`);
 const yieldToLoop = () => new Promise((resolve) => setImmediate(resolve));
@@ -109,7 +114,11 @@ class BenchAgent extends AbstractAgent {
   }
 }
 
-const runtime = new CopilotRuntime({ agents: { bench: new BenchAgent({ agentId: "bench" }) } });
+const runtime = new CopilotRuntime({
+  agents: {
+    bench: AGENT_URL ? new LangGraphHttpAgent({ url: AGENT_URL }) : new BenchAgent({ agentId: "bench" }),
+  },
+});
 const yoga = copilotRuntimeNodeHttpEndpoint({
   endpoint: "/api/copilotkit",
   runtime,
@@ -135,7 +144,7 @@ const server = http.createServer((req, res) => {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ runtime: "typescript", version: "1.10.6", tokens: TOKENS,
                              stateEvery: STATE_EVERY, held, pid: process.pid,
-                             llmUrl: LLM_BASE_URL || null }));
+                             llmUrl: LLM_BASE_URL || null, agentUrl: AGENT_URL || null }));
     return;
   }
   yoga(req, res);
