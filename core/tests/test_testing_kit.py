@@ -27,7 +27,9 @@ from copilotkit_runtime.testing import (
 pytestmark = pytest.mark.anyio
 
 AGENTS = {"reply": {"provider": "scripted"}, "say": {"provider": "scripted", "mode": "say"},
-          "boom": {"provider": "scripted", "mode": "raise_midway"}}
+          "boom": {"provider": "scripted", "mode": "raise_midway"},
+          "echo": {"provider": "scripted", "mode": "echo"},
+          "count": {"provider": "scripted", "mode": "count"}}
 
 
 @pytest.fixture
@@ -86,6 +88,91 @@ async def test_a_frontend_tool_round_trip(client: RuntimeClient) -> None:
     second = await client.run("reply", messages, thread_id="t-3", tools=[tool])
     text = "".join(e["delta"] for e in second if e["type"] == "TEXT_MESSAGE_CONTENT")
     assert text == "The tool returned: red"
+
+
+async def test_echo_answers_with_what_reached_the_provider(client: RuntimeClient) -> None:
+    import json
+
+    tool = {"name": "addTodo", "description": "Adds", "parameters": {"type": "object"}}
+    events = await client.run("echo", "show me", thread_id="t-echo", state={"todos": ["milk"]},
+                              tools=[tool], forwarded_props={"model": "m1"})
+    seen = json.loads("".join(e["delta"] for e in events if e["type"] == "TEXT_MESSAGE_CONTENT"))
+    assert seen["thread_id"] == "t-echo" and seen["state"] == {"todos": ["milk"]}
+    assert [t["name"] for t in seen["tools"]] == ["addTodo"]
+    assert seen["forwarded_props"] == {"model": "m1"}
+    assert [m["content"] for m in seen["messages"]] == ["show me"]
+
+
+async def test_count_steps_and_state_like_a_graph_agent(client: RuntimeClient) -> None:
+    events = await client.run("count", "go", state={"count": 41})
+    assert [e["type"] for e in events if e["type"].startswith(("STEP", "STATE"))] == [
+        "STEP_STARTED", "STATE_SNAPSHOT", "STEP_FINISHED", "STATE_SNAPSHOT"]
+    assert events[-2]["snapshot"] == {"count": 42, "status": "done"}
+    text = "".join(e["delta"] for e in events if e["type"] == "TEXT_MESSAGE_CONTENT")
+    assert text == "Count is 42."
+
+
+async def test_raise_midway_text_error_and_final_state(tmp_path: Path) -> None:
+    from copilotkit_runtime.testing import collect_events, run_request
+
+    boom = make_provider(ScriptedProvider, {"mode": "raise_midway", "text": "Partial answer",
+                                            "error": "secret"}, tmp_path=tmp_path)
+    seen: list[Any] = []
+    with pytest.raises(RuntimeError, match="^secret$"):
+        async for event in boom.run(run_request("boom")):
+            seen.append(event)
+    assert [getattr(e, "delta", None) for e in seen] == [None, "Partial ", "answer"]
+    waiting = make_provider(ScriptedProvider, {"mode": "say", "final_state": {"finished": True}})
+    events = await collect_events(waiting.run(run_request("say", "hi")))
+    assert events[-1].snapshot == {"finished": True}  # type: ignore[attr-defined]
+    reply = make_provider(ScriptedProvider, {"final_state": {"only": 1}})
+    snapshots = [e for e in await collect_events(reply.run(run_request("r"))) if e.type == "STATE_SNAPSHOT"]
+    assert [e.snapshot for e in snapshots] == [{"only": 1}]  # type: ignore[attr-defined]
+
+
+async def test_interrupt_then_resume(tmp_path: Path) -> None:
+    from ag_ui.core import ResumeEntry
+
+    from copilotkit_runtime.events import INTERRUPT_EVENT
+    from copilotkit_runtime.testing import collect_events, run_request
+
+    provider = make_provider(ScriptedProvider, {"mode": "interrupt", "step": "confirm",
+                                                "interrupt": {"q": "Delete?"}}, tmp_path=tmp_path)
+    asked = await collect_events(provider.run(run_request("i", "delete it", state={"n": 1})))
+    assert [e.type for e in asked] == ["STEP_STARTED", "STATE_SNAPSHOT", "CUSTOM"]
+    assert asked[0].step_name == "confirm"  # type: ignore[attr-defined]
+    assert (asked[2].name, asked[2].value) == (INTERRUPT_EVENT, {"q": "Delete?"})  # type: ignore[attr-defined]
+    request = run_request("i", "delete it", state={"n": 1})
+    request.input.resume = [ResumeEntry(interrupt_id="i1", status="resolved", payload="yes")]
+    answered = await collect_events(provider.run(request))
+    assert "".join(getattr(e, "delta", "") for e in answered) == "You answered: yes"
+    assert answered[-1].snapshot == {"n": 1, "answer": "yes"}  # type: ignore[attr-defined]
+
+
+def test_release_and_wait_for_from_another_thread(tmp_path: Path) -> None:
+    """A test thread drives a served runtime: wait_for blocks it, release reaches the loop."""
+    import httpx
+
+    from copilotkit_runtime.testing import serve_runtime
+
+    runtime = make_runtime({"agents": {"slow": {"provider": "scripted", "mode": "wait"}}},
+                           plugins={"scripted": scripted_plugin}, tmp_path=tmp_path)
+    with serve_runtime(runtime) as served:
+        slow = runtime.providers["slow"]
+        assert isinstance(slow, ScriptedProvider)
+        with pytest.raises(TimeoutError, match="0 run"):
+            slow.wait_for("started", timeout=0.05)
+        body = RuntimeClient.run_body("go", thread_id="t-w")
+        with httpx.stream("POST", f"{served.url}/agent/slow/run", json=body, timeout=30) as live:
+            lines = live.iter_lines()
+            next(lines)
+            slow.wait_for("started")
+            assert slow.cleaned_up == []
+            slow.release("t-w")
+            rest = [line for line in lines if line.startswith("data: ")]
+        assert '"RUN_FINISHED"' in rest[-1]
+        slow.wait_for("cleaned_up")
+        assert slow.cancelled == []
 
 
 def test_make_provider_validates_options_like_the_config(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -11,9 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from copilotkit_runtime.testing import make_runtime, serve_runtime
+from copilotkit_runtime.testing import (
+    ScriptedProvider,
+    make_runtime,
+    scripted_plugin,
+    serve_runtime,
+)
 
-from . import providers
 from .conftest import run_v2_client
 
 
@@ -21,18 +24,20 @@ from .conftest import run_v2_client
 def served() -> Any:
     runtime = make_runtime({
         "agents": {"demo": {"provider": "demo", "chunk_delay": 0},
-                   "slow": {"provider": "agui-test"},
-                   "broken": {"provider": "agui-test", "mode": "fail"}},
+                   "slow": {"provider": "scripted", "mode": "wait", "final_state": {"finished": True}},
+                   "broken": {"provider": "scripted", "mode": "raise_midway", "text": "half",
+                              "error": "model exploded"}},
         "default_agent": "demo",
         "guardrails": {"topics": {"deny_list": ["politics"]}},
-    }, plugins={"agui-test": providers}, load_entry_points=True)
+    }, plugins={"scripted": scripted_plugin}, load_entry_points=True)
     with serve_runtime(runtime) as served:
         yield served
 
 
 def release(served: Any, thread_id: str) -> None:
-    loop = served.server_loop
-    loop.call_soon_threadsafe(lambda: providers.RELEASE.setdefault(thread_id, asyncio.Event()).set())
+    slow = served.runtime.providers["slow"]
+    assert isinstance(slow, ScriptedProvider)
+    slow.release(thread_id)  # from this thread: handed to the server's loop
 
 
 def sse_events(body: str) -> list[dict[str, Any]]:

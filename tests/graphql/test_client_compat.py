@@ -10,11 +10,17 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import graphql_test_agents
 import pytest
 from node_client import generate_step, requires_node, run_client
 
-from copilotkit_runtime.testing import ServedRuntime, make_runtime, serve_runtime
+from copilotkit_runtime.events import (
+    COPILOTKIT_INTERRUPT_EVENT,
+    CustomEvent,
+    ToolCallResultEvent,
+    text_message,
+    tool_call,
+)
+from copilotkit_runtime.testing import ServedRuntime, make_runtime, scripted_plugin, serve_runtime
 
 pytestmark = [pytest.mark.node, requires_node]
 
@@ -27,14 +33,21 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRuntime]:
         "default_agent": "demo",
         "agents": {
             "demo": {"provider": "demo", "chunk_delay": 0.002},
-            "stateful": {"provider": "script", "mode": "stateful", "description": "Counts"},
-            "interrupter": {"provider": "script", "mode": "interrupt"},
-            "ck_interrupter": {"provider": "script", "mode": "ck_interrupt"},
-            "failing": {"provider": "script", "mode": "fail"},
-            "echo": {"provider": "script", "mode": "echo"},
-            "backend": {"provider": "script", "mode": "backend_action"},
+            "stateful": {"provider": "scripted", "mode": "count", "description": "Counts"},
+            "interrupter": {"provider": "scripted", "mode": "interrupt", "step": "confirm_delete",
+                            "interrupt": {"question": "Delete buy milk?", "todo": 1}},
+            "ck_interrupter": {"provider": "scripted", "mode": "events", "events": [CustomEvent(
+                name=COPILOTKIT_INTERRUPT_EVENT, value={"value": "Clear all todos?", "messages": [
+                    {"id": "question-1", "role": "assistant", "content": "Clear all todos?"}]})]},
+            "failing": {"provider": "scripted", "mode": "raise_midway", "text": "Partial answer",
+                        "error": "database password is hunter2"},
+            "echo": {"provider": "scripted", "mode": "echo"},
+            "backend": {"provider": "scripted", "mode": "events", "events": [
+                *tool_call("lookup", ['{"q":', '"milk"}'], tool_call_id="call-1"),
+                ToolCallResultEvent(message_id="result-1", tool_call_id="call-1", content="2 litres"),
+                *text_message("You have 2 litres.")]},
         },
-    }, plugins={"graphql-test": graphql_test_agents}, tmp_path=tmp_path_factory.mktemp("compat"), load_entry_points=True)
+    }, plugins={"scripted": scripted_plugin}, tmp_path=tmp_path_factory.mktemp("compat"), load_entry_points=True)
     with serve_runtime(runtime) as server:
         yield server
 

@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import graphql_test_agents
 import httpx
 import pytest
 from incremental_merge import merge, parts
 
-from copilotkit_runtime.testing import ServedRuntime, make_runtime, serve_runtime
+from copilotkit_runtime.testing import ServedRuntime, make_runtime, scripted_plugin, serve_runtime
 
 GENERATE = (Path(__file__).parent / "fixtures" / "generate-copilot-response.graphql").read_text()
 ACCEPT = "application/graphql-response+json, application/json, multipart/mixed"
@@ -30,9 +29,9 @@ CHUNKS = 40
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRuntime]:
     runtime = make_runtime({"agents": {
-        "many": {"provider": "script", "mode": "many", "chunks": CHUNKS, "delay": 0.001},
-        "stateful": {"provider": "script", "mode": "stateful"},
-    }}, plugins={"graphql-test": graphql_test_agents}, tmp_path=tmp_path_factory.mktemp("load"), load_entry_points=True)
+        "many": {"provider": "scripted", "chunks": CHUNKS, "delay": 0.001},
+        "stateful": {"provider": "scripted", "mode": "count"},
+    }}, plugins={"scripted": scripted_plugin}, tmp_path=tmp_path_factory.mktemp("load"), load_entry_points=True)
     with serve_runtime(runtime) as server:
         yield server
 

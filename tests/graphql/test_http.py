@@ -10,12 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import graphql_test_agents
 import httpx
 import pytest
-from graphql_test_agents import OBSERVED
 
-from copilotkit_runtime.testing import ServedRuntime, make_runtime, serve_runtime
+from copilotkit_runtime.events import EXIT_EVENT, CustomEvent, StateSnapshotEvent, text_message
+from copilotkit_runtime.testing import (
+    ScriptedProvider,
+    ServedRuntime,
+    make_runtime,
+    scripted_plugin,
+    serve_runtime,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GENERATE = (FIXTURES / "generate-copilot-response.graphql").read_text()
@@ -72,11 +77,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRuntime]:
                    "max_query_tokens": 2000, "max_body_bytes": 200_000},
         "agents": {
             "demo": {"provider": "demo", "chunk_delay": 0},
-            "waiter": {"provider": "script", "mode": "wait"},
-            "failing": {"provider": "script", "mode": "fail"},
-            "exiting": {"provider": "script", "mode": "exit"},
+            "waiter": {"provider": "scripted", "mode": "wait"},
+            "failing": {"provider": "scripted", "mode": "raise_midway", "text": "Partial answer",
+                        "error": "database password is hunter2"},
+            "exiting": {"provider": "scripted", "mode": "events", "events": [
+                *text_message("Bye"), CustomEvent(name=EXIT_EVENT, value={}),
+                StateSnapshotEvent(snapshot={"bye": True})]},
         },
-    }, plugins={"graphql-test": graphql_test_agents}, tmp_path=tmp_path_factory.mktemp("http"), load_entry_points=True)
+    }, plugins={"scripted": scripted_plugin}, tmp_path=tmp_path_factory.mktemp("http"), load_entry_points=True)
     with serve_runtime(runtime) as server:
         yield server
 
@@ -250,7 +258,9 @@ def wait_until(condition: Any, timeout: float = 10.0) -> None:
 
 
 def test_a_busy_thread_and_a_disconnect_that_cancels_the_run(served: ServedRuntime) -> None:
-    OBSERVED.reset()
+    waiter = served.runtime.providers["waiter"]
+    assert isinstance(waiter, ScriptedProvider)
+    started, cancelled = len(waiter.started), len(waiter.cancelled)
     baseline = server_tasks(served)
     thread = str(uuid.uuid4())
     body = {"operationName": "generateCopilotResponse", "query": GENERATE,
@@ -260,22 +270,22 @@ def test_a_busy_thread_and_a_disconnect_that_cancels_the_run(served: ServedRunti
         chunks = response.iter_raw()  # keep a reference: a dropped iterator closes the response
         first = next(chunks)
         assert b'"generateCopilotResponse"' in first
-        assert OBSERVED.started_event.wait(10)
+        waiter.wait_for("started", started + 1)
 
         # A second run on the same thread is refused with a clear status.
         busy = final_status(generate(served.url, request_data(agent="waiter", thread=thread)).text)
         assert busy["reason"] == "UNKNOWN_ERROR"
         assert "already has a run in progress" in busy["details"]["description"]
     # Leaving the block closed the connection mid-stream.
-    assert OBSERVED.cancelled_event.wait(10)
+    waiter.wait_for("cancelled", cancelled + 1)
     runtime = served.runtime
     wait_until(lambda: not runtime.engine.active_runs)
     wait_until(lambda: server_tasks(served) <= baseline)
     # The thread is free again.
-    OBSERVED.reset()
+    started, cancelled = len(waiter.started), len(waiter.cancelled)
     with httpx.Client(timeout=30) as client, client.stream(
             "POST", served.url, json=body, headers={"accept": ACCEPT}) as response:
         chunks = response.iter_raw()
         next(chunks)
-        assert OBSERVED.started_event.wait(10)
-    assert OBSERVED.cancelled_event.wait(10)
+        waiter.wait_for("started", started + 1)
+    waiter.wait_for("cancelled", cancelled + 1)
