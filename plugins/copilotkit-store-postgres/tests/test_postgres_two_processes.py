@@ -1,7 +1,7 @@
 """Two runtime servers, separate OS processes on different ports, one PostgreSQL database: they
 behave as one (GraphQL v1 over raw HTTP, as ``@copilotkit/runtime-client-gql`` sends it, and
 AG-UI v2 connect). A third process killed with SIGKILL mid-run does not hold its thread past its
-lease. A private PostgreSQL restarted under a running runtime costs at most that run."""
+lease, nor past its heartbeat when the lease is long. A private PostgreSQL restarted under a running runtime costs at most that run."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ LONG_TEXT = " ".join(f"word{i}" for i in range(WORDS))
 
 
 def write_config(path: Path, schema: str, *, chunk_delay: float = 0.1,
-                 lock_ttl: float = 3.0) -> Path:
+                 lock_ttl: float = 3.0, instance_ttl: float = 5.0) -> Path:
     path.write_text(f"""
 log_level = "warning"
 
@@ -55,6 +55,7 @@ connect_timeout = 2.0
 pool_timeout = 3.0
 stop_poll_interval = 0.5
 live_poll_interval = 0.5
+instance_ttl_seconds = {instance_ttl}
 
 [agents.demo]
 provider = "demo"
@@ -184,6 +185,62 @@ def test_a_killed_process_does_not_hold_its_threads(
             "You said: after the crash")
     finally:
         doomed.kill()
+
+
+def test_a_killed_process_frees_its_thread_once_its_heartbeat_expires_not_its_lease(
+        pg_url: str, tmp_path: Path) -> None:
+    """Issue 13 defect 3: with a 60 s lease and a 1.5 s heartbeat, a SIGKILLed holder's thread
+    takes a new run (on another process) within a few seconds, and ``/stop`` for the dead run
+    says there is no run; while the holder lives, no one takes its thread, whatever the time."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    config = write_config(tmp_path / "copilotkit.toml", schema, lock_ttl=60, instance_ttl=1.5)
+    env = runtime_env(TEST_DATABASE_URL=pg_url)
+    doomed = RuntimeProcess(config, env=env).start(wait=False)
+    survivor = RuntimeProcess(config, env=env).start(wait=False)
+    tid = _tid()
+    started = threading.Event()
+    streamed: list[list[dict[str, Any]]] = []
+
+    def run_until_killed() -> None:
+        def seen(parts: list[dict[str, Any]]) -> None:
+            streamed[:] = [parts]
+            if text_of(parts):
+                started.set()
+
+        with contextlib.suppress(httpx.HTTPError, AssertionError):
+            _stream_run(doomed.url, tid, LONG_TEXT, seen)
+
+    runner = threading.Thread(target=run_until_killed, daemon=True)
+    try:
+        for process in (doomed, survivor):  # started side by side
+            wait_until(process._listening, timeout=60, what="a runtime to listen")
+        runner.start()
+        assert started.wait(60), doomed.log()
+        # alive for several heartbeat periods: the thread stays its, and its run goes on
+        said = len(text_of(streamed[0]))
+        for _ in range(3):
+            busy = httpx.post(survivor.url, json=generate_body("demo", tid, "me too"),
+                              headers=GQL_HEADERS, timeout=30).text
+            assert "already has a run in progress" in busy
+            time.sleep(1.5)
+        assert runner.is_alive() and len(text_of(streamed[0])) > said
+        assert "FailedResponseStatus" not in str(streamed[0])
+        doomed.kill()  # SIGKILL: the lock (59 s left) is neither released nor renewed
+        runner.join(30)
+
+        def stop_says_no_run() -> bool:
+            answer = httpx.post(f"{survivor.url}/agent/demo/stop/{tid}", json={}, timeout=30)
+            return answer.status_code == 200 and answer.json()["stopped"] is False
+
+        wait_until(stop_says_no_run, timeout=30, interval=0.2,
+                   what="/stop to say the killed process's run is gone")
+        parts = _stream_run(survivor.url, tid, "after the crash")  # at once: no lease left
+        assert _succeeded(parts), parts[-2:]
+        assert text_of(parts) == "You said: after the crash"
+    finally:
+        doomed.kill()
+        survivor.stop()
+        drop_schema(pg_url, schema)
 
 
 def _sse_events(response: httpx.Response) -> list[dict[str, Any]]:

@@ -34,6 +34,10 @@ class PostgresOptions(StoreOptions):
     stop_poll_interval: float = Field(
         1.0, gt=0, description="while the LISTEN connection is down, how often a run checks "
                                "its stop flag instead")
+    instance_ttl_seconds: float = Field(
+        5.0, ge=0.5, description="each process's store heartbeats with this expiry; a run lock "
+                                 "whose process stopped heartbeating (killed) is free after it, "
+                                 "whatever lock_ttl_seconds says")
     live_poll_interval: float = Field(
         1.0, gt=0, description="how often a follower re-reads the relay rows when no "
                                "notification came (covers a missed NOTIFY)")

@@ -7,11 +7,17 @@ Tables (``<schema>.<prefix>…``):
   updated_at (epoch seconds), expires_at, owner (reserved for per-owner listing);
 * ``event_seq`` thread_id → last_seq, and ``events`` (thread_id, seq) → run_id, event, agent
   (the agent whose run it was; ``NULL`` in rows written before schema version 3);
-* ``locks`` thread_id → run_id, expires_at, stop_requested;
+* ``locks`` thread_id → run_id, expires_at, stop_requested, instance_id and token (the lease:
+  the store instance holding it and a token per acquisition; ``NULL`` in rows written before
+  schema version 4);
+* ``instances`` instance_id → expires_at: a store instance's heartbeat (one per process, a new
+  id at every start), refreshed while it lives; a lock whose instance's row has expired (or is
+  gone) is free;
 * ``thread_info`` thread_id → owner, agent, name, archived, created_at, updated_at (epoch
   seconds);
-* ``live`` thread_id → run_id, next_n, final, updated_at and ``live_batches``
-  (thread_id, run_id, n) → events, final.
+* ``live`` thread_id → run_id, next_n, final, updated_at, relay and ``live_batches``
+  (thread_id, run_id, n) → events, final, relay (``relay``: a nonce per run start, so a run
+  reusing the previous run's id gets a relay of its own).
 """
 
 from __future__ import annotations
@@ -74,10 +80,21 @@ def _steps(schema: str, prefix: str) -> list[list[str]]:
         [
             f"ALTER TABLE {t('events')} ADD COLUMN IF NOT EXISTS agent text",
         ],
+        # 4: dead-holder detection: instance heartbeats, leases naming their instance and a
+        # token; relay nonces (locks and relays written before keep NULL: they count as alive
+        # until their expiry, as before)
+        [
+            f"CREATE TABLE IF NOT EXISTS {t('instances')} ("
+            " instance_id text PRIMARY KEY, expires_at timestamptz NOT NULL)",
+            f"ALTER TABLE {t('locks')} ADD COLUMN IF NOT EXISTS instance_id text",
+            f"ALTER TABLE {t('locks')} ADD COLUMN IF NOT EXISTS token text",
+            f"ALTER TABLE {t('live')} ADD COLUMN IF NOT EXISTS relay text",
+            f"ALTER TABLE {t('live_batches')} ADD COLUMN IF NOT EXISTS relay text",
+        ],
     ]
 
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 async def migrate(conn: psycopg.AsyncConnection[Any], schema: str, prefix: str) -> int:

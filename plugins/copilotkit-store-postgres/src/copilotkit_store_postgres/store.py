@@ -8,12 +8,18 @@ Several runtime instances pointed at one database behave as one:
 * history rows get their sequence numbers from a per-thread counter row, taken under its row
   lock, so a reader's cursor never skips an event committed late;
 * a run lock is a row with an expiry measured by the server's clock (``clock_timestamp()``);
-  the holder renews it, a crashed holder's row expires and the next run takes it over;
+  the holder renews it. Each store instance (a new id at every start) keeps a heartbeat row in
+  ``instances`` with a short expiry (``instance_ttl_seconds``) and each lock row names its
+  instance and a token: a lock whose instance stopped heartbeating (its process was killed) is
+  free as soon as that row has expired, whatever is left of the lock's own expiry, and a stop
+  request for it says there is no run;
 * a stop request sets the lock row's flag and sends ``NOTIFY``: the instance holding the run
   hears it at once on its ``LISTEN`` connection; while that connection is down, runs poll their
   flag, and flags are re-read after every reconnection;
 * the live relay stores every batch of a run as a row (the rows are the truth, so a follower
   that connects late still gets the run from its start) and sends ``NOTIFY`` to wake followers;
+  each run start gets a relay nonce of its own, so a run reusing the previous run's id does not
+  continue that run's relay;
   a follower also re-reads every ``live_poll_interval`` seconds, so a lost notification only
   delays it.
 
@@ -29,6 +35,7 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 import weakref
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
@@ -78,11 +85,13 @@ def _json(value: Any) -> Json:
 
 class _PostgresLease(RunLease):
     def __init__(self, store: PostgresStore, thread_id: str, run_id: str, ttl: float,
-                 valid_until: float) -> None:
+                 valid_until: float, token: str) -> None:
         super().__init__(thread_id, run_id, ttl)
         self._store = store
         self._valid_until = valid_until
         self._released = False
+        #: this acquisition's token (a run id may be reused; the token is not)
+        self.token = token
 
     async def renew(self) -> bool:
         """Compare-and-extend. A connection error is retried until the lease would have expired
@@ -94,7 +103,7 @@ class _PostgresLease(RunLease):
             sent = time.monotonic()
             try:
                 row = await store._fetchone(store._sql["renew"],
-                                            (self.ttl, self.thread_id, self.run_id), what=what)
+                                            (self.ttl, self.thread_id, self.token), what=what)
             except StoreError:
                 left = self._valid_until - time.monotonic()
                 if left <= 0:
@@ -103,7 +112,9 @@ class _PostgresLease(RunLease):
                 delay = min(delay * 2, 0.5)
                 continue
             if row is not None:
-                self._valid_until = sent + self.ttl
+                # Others may take the lock once this instance stops heartbeating, whatever
+                # the lock's own expiry.
+                self._valid_until = min(sent + self.ttl, store._alive_until)
                 return True
             return False
 
@@ -113,7 +124,7 @@ class _PostgresLease(RunLease):
         self._released = True
         store = self._store
         store._forget(self.thread_id, self.run_id)
-        await store._execute(store._sql["release"], (self.thread_id, self.run_id),
+        await store._execute(store._sql["release"], (self.thread_id, self.token),
                              what=f"release the run lock of thread '{self.thread_id}'")
 
     async def wait_for_stop(self) -> None:
@@ -157,6 +168,16 @@ class PostgresStore(StateStore):
         self._pool: AsyncConnectionPool | None = None
         self._listener: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+        #: this store instance (one per process, new at every start): its row in ``instances``
+        #: says it is alive, and its leases name it
+        self.instance_id = uuid.uuid4().hex
+        #: monotonic time until which this instance's heartbeat row certainly stands
+        self._alive_until = 0.0
+        #: (thread, run) -> the token of this instance's lease, and the relay nonce of the
+        #: runs it relays
+        self._tokens: dict[tuple[str, str], str] = {}
+        self._relaying: dict[tuple[str, str], str] = {}
         self._listening = False
         self._closing = False
         self._migrated = False
@@ -183,7 +204,12 @@ class PostgresStore(StateStore):
     def _statements(self) -> dict[str, str]:
         threads, events, seqs = self._t("threads"), self._t("events"), self._t("event_seq")
         locks, live, batches = self._t("locks"), self._t("live"), self._t("live_batches")
-        info = self._t("thread_info")
+        info, instances = self._t("thread_info"), self._t("instances")
+        # a lock row (alias L) whose instance stopped heartbeating; rows written before schema
+        # version 4 name no instance and count as alive until they expire
+        dead = (f"(L.instance_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {instances} i "
+                "WHERE i.instance_id = L.instance_id AND i.expires_at > clock_timestamp()))")
+        held = f"(L.expires_at > clock_timestamp() AND NOT {dead})"
         info_cols = "thread_id, owner, agent, name, archived, created_at, updated_at"
         alive = "(expires_at IS NULL OR expires_at > clock_timestamp())"
         cols = "thread_id, agent, state, messages, version, run_id, node_name, updated_at, expires_at"
@@ -243,43 +269,55 @@ class PostgresStore(StateStore):
             "agent_events": f"SELECT seq, run_id, event, agent FROM {events} WHERE "
                             "thread_id = %s AND seq > %s AND (agent = %s OR agent IS NULL) "
                             "ORDER BY seq LIMIT %s",
-            "acquire": f"INSERT INTO {locks} (thread_id, run_id, expires_at, stop_requested) "
-                       "VALUES (%s, %s, clock_timestamp() + make_interval(secs => %s), false) "
+            "acquire": f"INSERT INTO {locks} AS L (thread_id, run_id, expires_at, stop_requested, "
+                       "instance_id, token) VALUES (%s, %s, clock_timestamp() + "
+                       "make_interval(secs => %s), false, %s, %s) "
                        "ON CONFLICT (thread_id) DO UPDATE SET run_id = EXCLUDED.run_id, "
-                       "expires_at = EXCLUDED.expires_at, stop_requested = false "
-                       f"WHERE {locks}.expires_at <= clock_timestamp() RETURNING run_id",
+                       "expires_at = EXCLUDED.expires_at, stop_requested = false, "
+                       "instance_id = EXCLUDED.instance_id, token = EXCLUDED.token "
+                       f"WHERE NOT {held} RETURNING run_id",
             "renew": f"UPDATE {locks} SET expires_at = clock_timestamp() + make_interval(secs => "
-                     "%s) WHERE thread_id = %s AND run_id = %s AND expires_at > clock_timestamp()"
+                     "%s) WHERE thread_id = %s AND token = %s AND expires_at > clock_timestamp()"
                      " RETURNING run_id",
-            "release": f"DELETE FROM {locks} WHERE thread_id = %s AND run_id = %s",
-            "stop": f"UPDATE {locks} SET stop_requested = true WHERE thread_id = %(t)s AND "
-                    "expires_at > clock_timestamp() AND (%(r)s::text IS NULL OR run_id = %(r)s)"
-                    " RETURNING run_id",
+            "release": f"DELETE FROM {locks} WHERE thread_id = %s AND token = %s",
+            "clear_dead": f"DELETE FROM {locks} AS L WHERE thread_id = %s AND {dead}",
+            "stop": f"UPDATE {locks} AS L SET stop_requested = true WHERE thread_id = %(t)s AND "
+                    f"{held} AND (%(r)s::text IS NULL OR run_id = %(r)s) RETURNING run_id",
             "stop_flag": f"SELECT stop_requested FROM {locks} WHERE thread_id = %s AND "
                          "run_id = %s",
             "stop_flags": f"SELECT thread_id, run_id FROM {locks} WHERE stop_requested AND "
                           "thread_id = ANY(%s)",
-            "holder": f"SELECT run_id FROM {locks} WHERE thread_id = %s AND "
-                      "expires_at > clock_timestamp()",
+            "holder": f"SELECT run_id, token FROM {locks} AS L WHERE thread_id = %s AND {held}",
+            "beat": f"INSERT INTO {instances} (instance_id, expires_at) VALUES (%s, "
+                    "clock_timestamp() + make_interval(secs => %s)) ON CONFLICT (instance_id) "
+                    "DO UPDATE SET expires_at = EXCLUDED.expires_at",
+            "unbeat": f"DELETE FROM {instances} WHERE instance_id = %s",
             "notify": "SELECT pg_notify(%s, %s)",
-            "live_head_lock": f"SELECT run_id, next_n FROM {live} WHERE thread_id = %s FOR UPDATE",
+            "live_head_lock": f"SELECT run_id, next_n, relay FROM {live} WHERE thread_id = %s "
+                              "FOR UPDATE",
             "live_insert_head": f"INSERT INTO {live} (thread_id, run_id, next_n, final, "
-                                "updated_at) VALUES (%s, %s, 0, false, clock_timestamp()) "
-                                "ON CONFLICT (thread_id) DO NOTHING",
-            "live_reset": f"UPDATE {live} SET run_id = %s, next_n = 0, final = false, "
+                                "updated_at, relay) VALUES (%s, %s, 0, false, clock_timestamp(), "
+                                "%s) ON CONFLICT (thread_id) DO NOTHING",
+            "live_reset": f"UPDATE {live} SET run_id = %s, relay = %s, next_n = 0, final = false, "
                           "updated_at = clock_timestamp() WHERE thread_id = %s",
             "live_advance": f"UPDATE {live} SET next_n = next_n + 1, final = %s, "
                             "updated_at = clock_timestamp() WHERE thread_id = %s",
-            "live_batch": f"INSERT INTO {batches} (thread_id, run_id, n, events, final) "
-                          "VALUES (%s, %s, %s, %s, %s)",
-            "live_head": f"SELECT run_id, final FROM {live} WHERE thread_id = %s",
+            "live_batch": f"INSERT INTO {batches} (thread_id, run_id, n, events, final, relay) "
+                          "VALUES (%s, %s, %s, %s, %s, %s)",
+            "live_head": f"SELECT run_id, final, relay FROM {live} WHERE thread_id = %s",
             "live_batches": f"SELECT n, events, final FROM {batches} WHERE thread_id = %s AND "
-                            "run_id = %s AND n >= %s ORDER BY n LIMIT 512",
+                            "run_id = %s AND relay IS NOT DISTINCT FROM %s AND n >= %s "
+                            "ORDER BY n LIMIT 512",
             "sweep_threads": f"DELETE FROM {threads} WHERE expires_at <= clock_timestamp()",
             "sweep_live": f"DELETE FROM {live} WHERE final AND updated_at < clock_timestamp() - "
                           "make_interval(secs => %s) RETURNING thread_id",
             "sweep_batches": f"DELETE FROM {batches} b WHERE NOT EXISTS (SELECT 1 FROM {live} l "
-                             "WHERE l.thread_id = b.thread_id AND l.run_id = b.run_id)",
+                             "WHERE l.thread_id = b.thread_id AND l.run_id = b.run_id AND "
+                             "l.relay IS NOT DISTINCT FROM b.relay)",
+            # lock rows of runs long gone (expired, or their instance stopped heartbeating),
+            # then the heartbeats of instances gone
+            "sweep_locks": f"DELETE FROM {locks} AS L WHERE NOT {held}",
+            "sweep_instances": f"DELETE FROM {instances} WHERE expires_at <= clock_timestamp()",
         }
 
     # -- connection ----------------------------------------------------------------------------
@@ -325,6 +363,7 @@ class PostgresStore(StateStore):
         try:
             await self._pool.open(wait=False)
             await self._ensure_schema()
+            await self._beat()
         except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
             if options.fail_fast:
                 await self.close()
@@ -339,6 +378,28 @@ class PostgresStore(StateStore):
         loop = asyncio.get_running_loop()
         self._listener = loop.create_task(self._listen(), name="copilotkit-postgres-listener")
         self._sweeper = loop.create_task(self._sweep(), name="copilotkit-postgres-sweeper")
+        self._heartbeat = loop.create_task(self._keep_beating(),
+                                           name="copilotkit-postgres-heartbeat")
+
+    # -- instance heartbeat --------------------------------------------------------------------
+
+    async def _beat(self) -> None:
+        ttl = self.options.instance_ttl_seconds
+        sent = time.monotonic()
+        await self._execute(self._sql["beat"], (self.instance_id, ttl),
+                            what="refresh this instance's heartbeat")
+        self._alive_until = sent + ttl
+
+    async def _keep_beating(self) -> None:
+        """Refresh this instance's heartbeat row a few times per ``instance_ttl_seconds``; a
+        killed process stops, and its leases are free once the row has expired."""
+        interval = self.options.instance_ttl_seconds / 4
+        while not self._closing:
+            await asyncio.sleep(interval)
+            try:
+                await self._beat()
+            except StoreError as exc:  # the database away: renew() fails the runs in time
+                log.debug("heartbeat of store instance %s failed: %s", self.instance_id, exc)
 
     async def _returned(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self._idle_since[conn] = time.monotonic()
@@ -363,7 +424,7 @@ class PostgresStore(StateStore):
 
     async def close(self) -> None:
         self._closing = True
-        for name in ("_listener", "_sweeper"):
+        for name in ("_listener", "_sweeper", "_heartbeat"):
             task = getattr(self, name)
             setattr(self, name, None)
             if task is not None:
@@ -371,6 +432,12 @@ class PostgresStore(StateStore):
                 with contextlib.suppress(BaseException):
                     await asyncio.wait_for(task, timeout=5.0)
         self._listening = False
+        if self._pool is not None and self._migrated:
+            # gone for good: whatever lease is left (none, after a clean shutdown) is free
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._execute(self._sql["unbeat"], (self.instance_id,),
+                                                     what="end this instance's heartbeat"), 2.0)
+        self._alive_until = 0.0
         pool, self._pool = self._pool, None
         if pool is not None:
             with contextlib.suppress(Exception):
@@ -558,18 +625,28 @@ class PostgresStore(StateStore):
 
     async def acquire_run_lock(self, thread_id: str, run_id: str, ttl: float) -> RunLease | None:
         sent = time.monotonic()
-        row = await self._fetchone(self._sql["acquire"], (thread_id, run_id, float(ttl)),
+        if self._alive_until <= sent:
+            # our heartbeat has lapsed (the database was away): a lease must name a live
+            # instance
+            await self._beat()
+        token = uuid.uuid4().hex
+        row = await self._fetchone(self._sql["acquire"],
+                                   (thread_id, run_id, float(ttl), self.instance_id, token),
                                    what=f"take the run lock of thread '{thread_id}'")
         if row is None:
             return None
         self._local_runs.add((thread_id, run_id))
-        return _PostgresLease(self, thread_id, run_id, ttl, sent + ttl)
+        self._tokens[(thread_id, run_id)] = token
+        return _PostgresLease(self, thread_id, run_id, ttl, min(sent + ttl, self._alive_until),
+                              token)
 
     async def request_stop(self, thread_id: str, run_id: str | None = None) -> bool:
         what = f"request a stop of the run on thread '{thread_id}'"
         pool = await self._ready(what)
         try:
             async with pool.connection() as conn, conn.transaction():
+                # a dead instance's lock is no run: free the thread instead
+                await conn.execute(self._sql["clear_dead"], (thread_id,))
                 cur = await conn.execute(self._sql["stop"], {"t": thread_id, "r": run_id})
                 row = await cur.fetchone()
                 if row is None:
@@ -591,30 +668,45 @@ class PostgresStore(StateStore):
         what = f"relay run '{run_id}' of thread '{thread_id}'"
         pool = await self._ready(what)
         sql = self._sql
+        key = (thread_id, run_id)
+        # A run's first batch starts a relay of its own (a new nonce), even when the thread's
+        # previous run had the same (client-chosen) run id.
+        relay = self._relaying.get(key)
+        first = relay is None
+        if relay is None:
+            relay = uuid.uuid4().hex
         try:
             async with pool.connection() as conn, conn.transaction():
-                await conn.execute(sql["live_insert_head"], (thread_id, run_id))
+                await conn.execute(sql["live_insert_head"], (thread_id, run_id, relay))
                 cur = await conn.execute(sql["live_head_lock"], (thread_id,))
                 head = await cur.fetchone()
                 assert head is not None
-                current, next_n = head
-                if current != run_id:
+                _, next_n, current = head
+                if current != relay:
+                    if not first:
+                        return  # a newer run took the thread's relay: leave it alone
                     # A new run replaces the thread's live run only while it holds the lock: a
                     # run that lost its lock must not disturb its successor's relay.
                     cur = await conn.execute(sql["holder"], (thread_id,))
                     holder = await cur.fetchone()
-                    if holder is None or holder[0] != run_id:
+                    token = self._tokens.get(key)
+                    if holder is None or holder[0] != run_id or (
+                            token is not None and holder[1] != token):
                         return
                     await conn.execute(sql["delete_batches"], (thread_id,))
-                    await conn.execute(sql["live_reset"], (run_id, thread_id))
+                    await conn.execute(sql["live_reset"], (run_id, relay, thread_id))
                     next_n = 0
                 await conn.execute(sql["live_batch"], (thread_id, run_id, next_n,
-                                                       _json(list(events)), final))
+                                                       _json(list(events)), final, relay))
                 await conn.execute(sql["live_advance"], (final, thread_id))
                 await conn.execute(sql["notify"], (self._channel, _dumps(
                     {"k": "live", "t": thread_id, "r": run_id})))
         except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
             raise self._error(what, exc) from exc
+        if final:
+            self._relaying.pop(key, None)
+        else:
+            self._relaying[key] = relay
 
     async def follow_live(self, thread_id: str, *, idle_timeout: float | None = None
                           ) -> AsyncGenerator[LiveBatch, None]:
@@ -626,7 +718,7 @@ class PostgresStore(StateStore):
         head = await self._fetchone(self._sql["live_head"], (thread_id,), retry=True, what=what)
         if head is None or head[1]:
             return
-        run_id = str(head[0])
+        run_id, relay = str(head[0]), head[2]
         wake = asyncio.Event()
         self._live_waiters.setdefault(thread_id, set()).add(wake)
         loop = asyncio.get_running_loop()
@@ -639,8 +731,8 @@ class PostgresStore(StateStore):
         try:
             while True:
                 wake.clear()
-                rows = await self._fetch(self._sql["live_batches"], (thread_id, run_id, cursor),
-                                         retry=True, what=what)
+                rows = await self._fetch(self._sql["live_batches"],
+                                         (thread_id, run_id, relay, cursor), retry=True, what=what)
                 if rows:
                     events: list[dict[str, Any]] = []
                     final = False
@@ -670,7 +762,7 @@ class PostgresStore(StateStore):
                     # replaced by a newer run, or its process is gone
                     head = await self._fetchone(self._sql["live_head"], (thread_id,),
                                                 retry=True, what=what)
-                    if head is None or head[0] != run_id:
+                    if head is None or head[0] != run_id or head[2] != relay:
                         return
                     if gone_since is None:
                         gone_since = now
@@ -771,6 +863,8 @@ class PostgresStore(StateStore):
 
     def _forget(self, thread_id: str, run_id: str) -> None:
         self._local_runs.discard((thread_id, run_id))
+        self._tokens.pop((thread_id, run_id), None)
+        # (not the relay nonce: the relay may publish the run's last batches after this)
         self._signals.discard(thread_id, run_id)
 
     async def _sweep(self) -> None:
@@ -784,5 +878,8 @@ class PostgresStore(StateStore):
                                           what="sweep relays")
                 if swept:
                     await self._execute(self._sql["sweep_batches"], None, what="sweep relays")
+                await self._execute(self._sql["sweep_locks"], None, what="sweep run locks")
+                await self._execute(self._sql["sweep_instances"], None,
+                                    what="sweep instance heartbeats")
             except StoreError as exc:
                 log.debug("sweep skipped: %s", exc)
