@@ -7,10 +7,11 @@ Starts the fake OpenAI server (its own process), then streams ``--replies`` repl
 
 * ``sdk-typed``: ``client.chat.completions.create(stream=True)``, iterating the SDK's typed
   ``AsyncStream`` (a ``ChatCompletionChunk`` model per chunk: what the plugin did first);
-* ``plugin``: ``OpenAIChatModel.stream`` as shipped (``client.post`` + its own SSE reader);
-* ``httpx-bytes``: the same request through the SDK's httpx client, body bytes only, no parsing;
-* ``plugin+lean``: the plugin with an ``httpx.AsyncClient`` on ``bench/lean_transport.py``
-  (an experiment: asyncio + httptools instead of httpcore + h11);
+* ``plugin``: ``OpenAIChatModel.stream`` as shipped (``client.post`` + its own SSE reader, on
+  the core's ``copilotkit_runtime.http`` transport: asyncio + httptools);
+* ``plugin+httpx``: the same with ``lean_transport = false`` (httpx's own transport: httpcore
+  + h11);
+* ``httpx-bytes``: the same request through the SDK's stock httpx client, body bytes only;
 * ``asyncio-raw``: the same request over a plain asyncio stream, bytes read to the end (a floor
   for any Python HTTP client).
 """
@@ -90,20 +91,15 @@ async def main_async(url: str, replies: int) -> dict[str, float]:
         while not buf.endswith(b"\r\n0\r\n\r\n"):
             buf += await reader.read(65536)  # type: ignore[union-attr]
 
-    import httpx
-    from lean_transport import LeanTransport
+    stock_model = OpenAIChatModel(api_key="x", base_url=url, lean_transport=False)
 
-    lean_client = openai.AsyncOpenAI(api_key="x", base_url=url, max_retries=0,
-                                     http_client=httpx.AsyncClient(transport=LeanTransport()))
-    lean_model = OpenAIChatModel(api_key="x", base_url=url, client=lean_client)
-
-    async def plugin_lean() -> None:
-        async for _ in lean_model.stream(request):
+    async def plugin_httpx() -> None:
+        async for _ in stock_model.stream(request):
             pass
 
     out = {}
     for name, fn in (("sdk-typed", sdk_typed), ("plugin", plugin), ("httpx-bytes", httpx_bytes),
-                     ("plugin+lean", plugin_lean), ("asyncio-raw", asyncio_raw)):
+                     ("plugin+httpx", plugin_httpx), ("asyncio-raw", asyncio_raw)):
         out[name] = round(await measure(name, replies, fn), 2)
         print(f"{name:<12} {out[name]:>6} ms CPU per reply", flush=True)
     return out

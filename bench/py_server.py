@@ -58,7 +58,8 @@ def build_app(tokens: int, state_every: int, loop: str, http: str,
         plugins = {"openai": openai_plugin}
         agents = {"llm": {"provider": "openai", "base_url": llm_url,
                           "api_key": "bench-fake-key", "model": "gpt-4o-mini",
-                          "description": "LLM chat agent (fake server)"}}
+                          "description": "LLM chat agent (fake server)",
+                          "lean_transport": not (args is not None and args.stock_http)}}
     else:
         agents = {"bench": {"provider": "bench", "tokens": tokens, "state_every": state_every,
                             "description": "scripted benchmark agent"}}
@@ -75,17 +76,6 @@ def build_app(tokens: int, state_every: int, loop: str, http: str,
     settings = load_settings(None, env={}, overrides=overrides)
     runtime = Runtime(settings, plugins=plugins, load_entry_points=False, environ={})
     app = create_app(runtime)
-    if llm_url and args is not None and args.lean_http:
-        # EXPERIMENT: the same agent, its openai client on bench/lean_transport.py
-        import httpx
-        import openai
-        from lean_transport import LeanTransport
-
-        model = runtime.providers["llm"].model
-        model.client = openai.AsyncOpenAI(
-            api_key="bench-fake-key", base_url=llm_url, max_retries=0,
-            timeout=httpx.Timeout(model.timeout, connect=min(10.0, model.timeout)),
-            http_client=httpx.AsyncClient(transport=LeanTransport()))
 
     async def release() -> JSONResponse:
         return JSONResponse({"released": bench_provider.release_held()})
@@ -137,9 +127,9 @@ def main() -> None:
     parser.add_argument("--langgraph", default=None, metavar="MODULE:ATTR",
                         help="serve this LangGraph graph as the agent 'bench' (the langgraph "
                         "provider), e.g. agent_graph:graph (bench/agent_paths.py)")
-    parser.add_argument("--lean-http", action="store_true",
-                        help="experiment (with --llm-url): the openai client on "
-                        "bench/lean_transport.py (asyncio + httptools) instead of httpcore + h11")
+    parser.add_argument("--stock-http", action="store_true",
+                        help="with --llm-url: the agent's lean_transport = false (httpx's own "
+                        "transport, httpcore + h11, instead of copilotkit_runtime.http)")
     parser.add_argument("--no-tune-gc", action="store_true",
                         help="keep CPython's GC defaults ([server] tune_gc = false)")
     parser.add_argument("--gc-threshold", type=int, default=0,

@@ -117,8 +117,8 @@ SIDES = {
     "py": Side("py", "ours (asyncio+h11)"),
     "py-fast": Side("py-fast", "ours (uvloop+httptools)"),
     "py-untuned": Side("py-untuned", "ours (GC defaults)", ("--no-tune-gc",)),
-    # experiment, --mode llm only: the openai client on bench/lean_transport.py
-    "py-fast-lean": Side("py-fast-lean", "ours, lean HTTP client (experiment)", ("--lean-http",)),
+    # --mode llm only: the openai plugin with lean_transport = false (httpx's own transport)
+    "py-fast-httpx": Side("py-fast-httpx", "ours, httpx transport", ("--stock-http",)),
     # --mode v2 / v2-single: a bare ASGI app writing the same bytes (bench/floor_server.py)
     "floor": Side("floor", "floor (precomputed parts)"),
     "floor-json": Side("floor-json", "floor (JSON per part)"),

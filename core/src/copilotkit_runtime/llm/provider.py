@@ -22,6 +22,7 @@ Config (``[agents.NAME]``)::
     max_tokens = 1024
     system_prompt = "You are ..."
     actions = ["lookup_order"]        # backend actions it may call (default: all)
+    lean_transport = true             # http:// base URLs through copilotkit_runtime.http
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ class LLMOptions(ProviderOptions):
     action_timeout: float = Field(30.0, gt=0, description="seconds a backend action may take")
     transcription_model: str | None = Field(
         None, description="speech-to-text model for /transcribe (when the provider has one)")
+    lean_transport: bool = Field(
+        True, description="plain-http base URLs through the core's httptools transport "
+        "(copilotkit_runtime.http); false: httpx's own for every URL")
 
 
 LLMOptionsT = TypeVar("LLMOptionsT", bound=LLMOptions)

@@ -25,10 +25,10 @@ from ag_ui.core import BaseEvent, Event, EventType
 from pydantic import Field, TypeAdapter, ValidationError, field_validator
 
 from copilotkit_runtime import AgentProvider, CopilotKitRuntimeError, ProviderOptions, RunRequest
+from copilotkit_runtime.http import LeanHTTPTransport
 
 from .identity import remote_headers
 from .sse import SSEError, iter_sse_data
-from .transport import LeanHTTPTransport
 
 log = logging.getLogger("copilotkit_provider_agui")
 

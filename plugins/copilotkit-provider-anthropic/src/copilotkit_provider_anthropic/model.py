@@ -27,6 +27,7 @@ from ag_ui.core import (
     UserMessage,
 )
 
+from copilotkit_runtime.http import httpx_flavour, lean_async_client
 from copilotkit_runtime.llm import (
     ChatModel,
     LLMAuthError,
@@ -61,6 +62,7 @@ class AnthropicChatModel(ChatModel):
     def __init__(self, *, api_key: str | None, base_url: str | None = None,
                  headers: Mapping[str, str] | None = None, timeout: float = 60.0,
                  key_hint: str = "the ANTHROPIC_API_KEY environment variable",
+                 lean_transport: bool = True,
                  client: anthropic.AsyncAnthropic | None = None) -> None:
         self._key = api_key or ""
         self.base_url = base_url
@@ -74,6 +76,11 @@ class AnthropicChatModel(ChatModel):
             default_headers=dict(headers or {}),
             timeout=timeout,
             max_retries=0,
+            # http:// base URLs on the core's httptools transport; https and proxies go
+            # through httpx's own (copilotkit_runtime.http); SDK 2.x is on httpx2, 0.x on httpx
+            http_client=(lean_async_client(flavour=httpx_flavour(anthropic.DefaultAsyncHttpxClient),
+                                           timeout=timeout, follow_redirects=True)
+                         if lean_transport else None),
         )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelDelta]:

@@ -52,7 +52,8 @@ class AnthropicProvider(LLMProvider):
         return AnthropicChatModel(
             api_key=api_key, base_url=opts.base_url, headers=opts.headers, timeout=opts.timeout,
             key_hint=(f"the {KEY_VARIABLE} environment variable" if opts.api_key is None
-                      else f"the key {self.section}.api_key gives"))
+                      else f"the key {self.section}.api_key gives"),
+            lean_transport=opts.lean_transport)
 
 
 @hookimpl

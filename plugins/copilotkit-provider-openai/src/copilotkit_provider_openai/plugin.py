@@ -15,6 +15,7 @@ Config::
     # system_prompt = "You are ..."
     # actions = ["lookup_order"]           # backend actions it may call (default: all)
     # transcription_model = "whisper-1"    # for POST {base}/transcribe ("" turns it off)
+    # lean_transport = true                # http:// base URLs on copilotkit_runtime.http
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ class OpenAIProvider(LLMProvider[OpenAIOptions]):
             headers=opts.headers, timeout=opts.timeout,
             key_hint=(f"the {KEY_VARIABLE} environment variable" if opts.api_key is None else
                       f"{self.section}.api_key (the key, or the environment variable it names)"),
-            transcription_model=opts.transcription_model or None)
+            transcription_model=opts.transcription_model or None,
+            lean_transport=opts.lean_transport)
 
 
 @hookimpl
