@@ -57,8 +57,9 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
 fi
 
 # Node clients: the real @copilotkit npm packages, pinned by package-lock.json; the example
-# apps and playwright-core for the browser tests.
-for dir in tests/node tests/node-v2 bench/ts bench/ts-v2 tests/browser examples/react-v1 examples/react-v2; do
+# apps and playwright-core for the browser tests; examples/compare's TypeScript runtime (the
+# same package tree as bench/ts, so npm's cache has it: ~20 s).
+for dir in tests/node tests/node-v2 bench/ts bench/ts-v2 tests/browser examples/react-v1 examples/react-v2 examples/compare; do
   if [ -f "$dir/package-lock.json" ]; then
     log "installing npm packages in $dir"
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error

@@ -237,3 +237,22 @@ class TestKeyMiddlewareContract(MiddlewareContract):
     @pytest.fixture
     def middleware(self) -> KeyMiddleware:
         return KeyMiddleware()
+
+
+def test_the_fake_model_fills_numbers_from_the_message() -> None:
+    from copilotkit_runtime.testing.fake_llm import example_for
+
+    schema = {"type": "object", "properties": {"order_id": {"type": "integer"}, "note": {"type": "string"}}}
+    assert example_for(schema, "7") == {"order_id": 7, "note": "example"}
+    assert example_for({"type": "number"}, "2.5 kg") == 2.5
+    assert example_for({"type": "number"}, "42") == 42
+    assert example_for({"type": "integer"}, "2.5") == 1  # not an integer: the default
+    assert example_for({"type": "number"}, "Tell me more") == 1.5
+
+
+def test_an_action_result_is_compact_json_like_the_typescript_runtime() -> None:
+    from copilotkit_runtime.actions import result_text
+
+    assert result_text({"order_id": 1, "status": "shipped", "note": "é"}) == \
+        '{"order_id":1,"status":"shipped","note":"é"}'
+    assert result_text("as is") == "as is"

@@ -38,12 +38,17 @@ class Browser:
         self.suggestions = suggestions  # the app shows chat suggestions (wait for them first)
 
     def run(self, scenario: str, *, hash: str = "", timeout: float = 90,
-            query: dict[str, str] | None = None, **params: Any) -> dict[str, Any]:
+            query: dict[str, str] | None = None, frames: list[str] | None = None,
+            **params: Any) -> dict[str, Any]:
+        """Run ``scenario`` on the app's page; with ``frames``, in each named iframe of the page in
+        turn (examples/compare), the data then being per frame, each with its ``transcript``."""
         extra = "".join(f"&{key}={quote(value)}" for key, value in (query or {}).items())
         page = f"{self.app.origin}/?runtimeUrl={self.runtime.url}{extra}{hash}"
         shot = ARTIFACTS / f"{self.app.name}-{scenario}.png"
         payload = {"scenario": scenario, "page": page, "screenshot": str(shot),
                    "chromium": chromium_path(), "suggestions": self.suggestions, **params}
+        if frames:
+            payload["frames"] = frames
         done = subprocess.run(["node", "run.mjs"], cwd=HERE, input=json.dumps(payload),
                               capture_output=True, text=True, timeout=timeout, check=False)
         assert done.returncode == 0, f"run.mjs exited with {done.returncode}:\n{done.stderr}"

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,6 +72,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@functools.cache
 def _build(name: str) -> Path:
     folder = EXAMPLES / name
     if not (folder / "node_modules" / "vite").is_dir():
@@ -83,7 +86,7 @@ def _build(name: str) -> Path:
 @pytest.fixture(scope="session")
 def app_ports() -> dict[str, int]:
     """The ports the apps will be served on, known before the runtime starts (CORS)."""
-    return {"react-v1": free_port(), "react-v2": free_port()}
+    return {"react-v1": free_port(), "react-v2": free_port(), "compare": free_port()}
 
 
 @pytest.fixture(scope="session")
@@ -123,3 +126,39 @@ def react_v1(app_ports: dict[str, int], example_runtime: ServedRuntime) -> Brows
 @pytest.fixture(scope="session")
 def react_v2(app_ports: dict[str, int], example_runtime: ServedRuntime) -> Browser:
     return _browser("react-v2", app_ports, example_runtime, suggestions=False)
+
+
+@functools.cache
+def _compare_module() -> Any:
+    """examples/compare/compare.py (the side-by-side script), imported by path."""
+    spec = importlib.util.spec_from_file_location("examples_compare", EXAMPLES / "compare" / "compare.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks itself up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def typescript_runtime(fake_llm: FakeLLMServer) -> Iterator[Any]:
+    """The TypeScript runtime 1.10.6 of examples/compare (an OpenAIAdapter on the same fake model)."""
+    compare = _compare_module()
+    if not compare.installed():
+        pytest.skip("the TypeScript runtime is not installed: run `npm ci --prefix examples/compare`")
+    with compare.typescript_runtime(fake_llm.openai_url, free_port()) as runtime:
+        yield runtime
+
+
+@pytest.fixture(scope="session")
+def compare_page(app_ports: dict[str, int], example_runtime: ServedRuntime,
+                 typescript_runtime: Any) -> Iterator[Browser]:
+    """examples/compare's page: react-v1 in two iframes, ``ours`` and ``typescript``."""
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    server = _compare_module().serve_page(_build("react-v1"), app_ports["compare"],
+                                          example_runtime.url, typescript_runtime.url)
+    try:
+        yield Browser(App("compare", f"http://127.0.0.1:{app_ports['compare']}"), example_runtime)
+    finally:
+        server.shutdown()

@@ -1,14 +1,16 @@
 // Drives Debian's chromium (playwright-core, never a downloaded browser) through one scenario
 // of an example app, and prints one JSON line: {ok, error, consoleErrors, failedRequests, data}.
 //
-// Input on stdin: {"scenario": NAME, "page": URL, "screenshot": PATH, "chromium": PATH}.
+// Input on stdin: {"scenario": NAME, "page": URL, "screenshot": PATH, "chromium": PATH}; with
+// "frames": [NAME, ...] (examples/compare's side-by-side page) the scenario runs in each named
+// iframe in turn, and data is {NAME: {...scenario data, transcript}} (the chat as it is shown).
 // Console errors, page errors and failed requests (network failures, HTTP >= 400) are
 // collected and reported; the pytest side fails on them. A failure leaves a screenshot.
 import { chromium } from "playwright-core";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { scenarios } from "./scenarios.mjs";
+import { scenarios, transcript } from "./scenarios.mjs";
 
 const input = JSON.parse(fs.readFileSync(0, "utf8"));
 const scenario = scenarios[input.scenario];
@@ -72,7 +74,17 @@ page.on("response", (res) => {
 let result;
 try {
   await page.goto(input.page);
-  const data = await scenario(page, input);
+  let data;
+  if (input.frames) {
+    data = {};
+    for (const name of input.frames) {
+      const frame = page.frame({ name });
+      if (!frame) throw new Error(`no iframe named ${name} on ${input.page}`);
+      data[name] = { ...(await scenario(frame, input)), transcript: await transcript(frame) };
+    }
+  } else {
+    data = await scenario(page, input);
+  }
   await settled();
   result = { ok: true, data: data ?? null };
 } catch (err) {

@@ -36,6 +36,14 @@ async function threadNames(page) {
   return (await page.locator('[data-testid="thread"]').allInnerTexts()).map((t) => t.trim());
 }
 
+// The chat as the user sees it: each message's kind (user, assistant...) and text.
+export async function transcript(page) {
+  return page.locator(`${MESSAGES} .copilotKitMessage`).evaluateAll((els) => els.map((el) => {
+    const kind = [...el.classList].find((c) => c !== "copilotKitMessage" && c.startsWith("copilotKit"));
+    return [kind ?? "", el.innerText.trim()];
+  }));
+}
+
 export const scenarios = {
   // A chat on the threads page starts a thread of the signed-in user; the list shows it when
   // the page opens again.

@@ -122,13 +122,14 @@ class Action:
 
 
 def result_text(result: Any) -> str:
-    """What the model reads as an action's result: strings as they are, the rest as JSON."""
+    """What the model reads as an action's result: strings as they are, the rest as compact
+    JSON (``JSON.stringify``'s form, as the TypeScript runtime sends it)."""
     if isinstance(result, str):
         return result
     if isinstance(result, BaseModel):
         return result.model_dump_json()
     try:
-        return json.dumps(result, default=str, ensure_ascii=False)
+        return json.dumps(result, default=str, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError):
         return str(result)
 

@@ -76,7 +76,7 @@ def test_a_backend_action_loop_of_two_iterations(served: Any, fake: FakeLLMServe
                 Turn(text="Order 42 shipped; that is 9.00 EUR."))
     events = agui_run(served, run_body("where is order 42 and what is 10 dollars in euros"))
     results = [e["content"] for e in events if e["type"] == "TOOL_CALL_RESULT"]
-    assert results == ['{"order": 42, "status": "shipped"}', "9.00 EUR"]
+    assert results == ['{"order":42,"status":"shipped"}', "9.00 EUR"]  # JSON.stringify's form
     assert text_of(events) == "Order 42 shipped; that is 9.00 EUR."
     assert kinds(events)[-1] == "RUN_FINISHED" and len(fake.requests) == 3
     third = fake.requests[2]["messages"]

@@ -55,7 +55,7 @@ def test_remote_actions_are_backend_actions_of_llm_agents(sdk_origin: str, llm: 
     with serve_runtime(make_runtime({"agents": agents}, load_entry_points=True)) as served:
         events = run(served.url, "chat")
     results = [e["content"] for e in events if e["type"] == "TOOL_CALL_RESULT"]
-    assert results[:2] == ['{"order": 7, "status": "shipped"}', "HELLO, ADA"]
+    assert results[:2] == ['{"order":7,"status":"shipped"}', "HELLO, ADA"]
     assert results[2].startswith("Error: action 'explode' failed:") and "HTTP 500" in results[2]
     assert events[-1]["type"] == "RUN_FINISHED"
     tools = {t["function"]["name"]: t["function"] for t in llm.requests[0]["tools"]}

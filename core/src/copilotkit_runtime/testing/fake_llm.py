@@ -82,7 +82,8 @@ class Turn:
 
 def example_for(schema: Any, hint: str = "") -> Any:
     """A value that fits a JSON schema (enough for tests): the first enum value, "..." for
-    strings (or ``hint``), two items for arrays, every property for objects."""
+    strings (or ``hint``), the number ``hint`` starts with for numbers (else 1 or 1.5), two
+    items for arrays, every property for objects."""
     if not isinstance(schema, dict):
         return hint or "example"
     if schema.get("enum"):
@@ -95,10 +96,15 @@ def example_for(schema: Any, hint: str = "") -> Any:
                 for i, (name, spec) in enumerate((schema.get("properties") or {}).items())}
     if kind == "array":
         return [example_for(schema.get("items"), f"{hint or 'item'} {i + 1}") for i in range(2)]
-    if kind == "integer":
-        return 1
-    if kind == "number":
-        return 1.5
+    if kind in ("integer", "number"):
+        # a number the message names ("lookup_order 7" -> 7), else 1 (integer) or 1.5
+        try:
+            value = float(hint.split()[0]) if hint.split() else None
+        except ValueError:
+            value = None
+        if value is not None and (kind == "number" or value.is_integer()):
+            return int(value) if value.is_integer() else value
+        return 1 if kind == "integer" else 1.5
     if kind == "boolean":
         return True
     return hint or "example"
