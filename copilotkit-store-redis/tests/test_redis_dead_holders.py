@@ -155,30 +155,3 @@ async def test_a_closed_store_ends_its_heartbeat(make_store: Callable[..., Redis
         assert await client.exists(key) == 0
     finally:
         await client.aclose()
-
-
-async def test_a_run_reusing_the_last_runs_id_gets_a_relay_of_its_own(
-        make_store: Callable[..., RedisStore]) -> None:
-    """The relay of a run whose id the thread's previous run had starts afresh: a follower
-    gets the new run from its first batch, not the previous run's batches (issue 13)."""
-    store = make_store()
-    await store.open()
-    tid = _tid()
-    try:
-        lease = await store.acquire_run_lock(tid, "same", 10)
-        assert lease is not None
-        await store.publish_live(tid, "same", [{"type": "RUN_STARTED", "n": 1}], final=False)
-        await store.publish_live(tid, "same", [{"type": "RUN_FINISHED", "n": 1}], final=True)
-        await lease.release()
-        lease = await store.acquire_run_lock(tid, "same", 10)
-        assert lease is not None
-        await store.publish_live(tid, "same", [{"type": "RUN_STARTED", "n": 2}], final=False)
-        follow = store.follow_live(tid, idle_timeout=5)
-        first = await anext(follow)
-        assert first.events == [{"type": "RUN_STARTED", "n": 2}] and not first.final
-        await store.publish_live(tid, "same", [{"type": "RUN_FINISHED", "n": 2}], final=True)
-        batches = [batch async for batch in follow if batch.events]
-        assert [e["n"] for b in batches for e in b.events] == [2] and batches[-1].final
-        await lease.release()
-    finally:
-        await store.close()

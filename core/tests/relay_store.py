@@ -65,7 +65,8 @@ class LiveRelayStore(MemoryStore):
         async with self._publishes:
             self._publishes.notify_all()
         live = self._live.get(thread_id)
-        if live is None or live.run_id != run_id:
+        if live is None or live.run_id != run_id or live.final:
+            # a new run (a run reusing the last run's id too) gets a relay of its own
             held = self._locks.get(thread_id)
             if held is None or held[0] != run_id:
                 return  # not the thread's run (any more)

@@ -92,6 +92,31 @@ def test_a_store_open_when_the_holder_dies_takes_over_and_stop_says_no_run(tmp_p
     asyncio.run(main())
 
 
+def test_another_process_cannot_retake_a_live_lock_with_the_same_run_id(tmp_path: Path) -> None:
+    """Run ids come from clients: a run id reused on another process sharing the file does
+    not take the live holder's lock (it did: a lock was "already ours" by run id)."""
+    path = tmp_path / "t.db"
+    holder = hold_a_lock(path)
+
+    async def main() -> None:
+        store = await open_store(path)
+        try:
+            assert await store.acquire_run_lock("held", "run-of-the-dead", 30) is None
+            assert await store.request_stop("held", "run-of-the-dead") is True  # it is alive
+            with sqlite3.connect(path) as db:
+                [(owner,)] = db.execute("SELECT owner FROM run_locks WHERE thread_id = 'held'")
+            assert owner != store._instances.id  # still the holder's
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(main())
+        assert holder.poll() is None
+    finally:
+        holder.kill()
+        holder.wait(10)
+
+
 def test_a_file_from_before_lock_owners_and_history_agents_opens(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as db:

@@ -255,8 +255,8 @@ class Engine:
                 await self.add_context(request)
                 info = await self._claim(request)
                 if self.active_run(request.thread_id) is not None:
-                    # Stores let a run id take its own lock again: a client reusing the running
-                    # run's id must not get a second run on the thread.
+                    # A client reusing the running run's id must not get a second run on the
+                    # thread (the stores refuse it too; this answers without a store call).
                     raise ThreadBusyError(request.thread_id)
                 lease = await self.store.acquire_run_lock(request.thread_id, request.run_id,
                                                           self.options.lock_ttl)

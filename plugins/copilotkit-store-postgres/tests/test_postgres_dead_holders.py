@@ -129,29 +129,6 @@ async def test_stop_for_a_dead_holders_run_says_no_run_and_frees_the_thread(
         await store.close()
 
 
-async def test_a_run_id_reused_by_another_instance_does_not_take_a_live_lease(
-        make_store: Callable[..., PostgresStore]) -> None:
-    a, b = make_store(), make_store()
-    await a.open()
-    await b.open()
-    tid = _tid()
-    try:
-        lease = await a.acquire_run_lock(tid, "same-id", 10)
-        assert lease is not None
-        assert await b.acquire_run_lock(tid, "same-id", 10) is None
-        assert await a.acquire_run_lock(tid, "same-id", 10) is None
-        await lease.release()
-        again = await b.acquire_run_lock(tid, "same-id", 10)
-        assert again is not None
-        assert await lease.renew() is False  # the old lease is not the new one
-        await lease.release()
-        assert await a.acquire_run_lock(tid, "other", 10) is None  # nor may it release it
-        assert await again.renew() is True
-        await again.release()
-    finally:
-        await a.close()
-        await b.close()
-
 
 async def test_a_closed_store_ends_its_heartbeat_and_a_live_one_keeps_it(
         pg_url: str, pg_schema: str, make_store: Callable[..., PostgresStore]) -> None:
@@ -208,32 +185,3 @@ async def test_a_lock_row_of_an_older_release_holds_until_it_expires(
     lease = await store.acquire_run_lock(tid, "new", 10)
     assert lease is not None
     await lease.release()
-
-
-async def test_a_run_reusing_the_last_runs_id_gets_a_relay_of_its_own(
-        make_store: Callable[..., PostgresStore]) -> None:
-    """The relay of a run whose id the thread's previous run had starts afresh: a follower
-    gets the new run from its first batch, not the previous run's batches (issue 13)."""
-    a, b = make_store(), make_store()
-    await a.open()
-    await b.open()
-    tid = _tid()
-    try:
-        lease = await a.acquire_run_lock(tid, "same", 10)
-        assert lease is not None
-        await a.publish_live(tid, "same", [{"type": "RUN_STARTED", "n": 1}], final=False)
-        await a.publish_live(tid, "same", [{"type": "RUN_FINISHED", "n": 1}], final=True)
-        await lease.release()
-        lease = await b.acquire_run_lock(tid, "same", 10)  # the same id, on another instance
-        assert lease is not None
-        await b.publish_live(tid, "same", [{"type": "RUN_STARTED", "n": 2}], final=False)
-        follow = a.follow_live(tid, idle_timeout=5)
-        first = await anext(follow)
-        assert first.events == [{"type": "RUN_STARTED", "n": 2}] and not first.final
-        await b.publish_live(tid, "same", [{"type": "RUN_FINISHED", "n": 2}], final=True)
-        batches = [batch async for batch in follow if batch.events]
-        assert [e["n"] for batch in batches for e in batch.events] == [2] and batches[-1].final
-        await lease.release()
-    finally:
-        await a.close()
-        await b.close()

@@ -30,14 +30,14 @@ class _MemoryLease(RunLease):
 
     async def renew(self) -> bool:
         held = self._store._locks.get(self.thread_id)
-        if held is None or held[0] != self.run_id:
+        if held is None or held[2] is not self:
             return False
-        self._store._locks[self.thread_id] = (self.run_id, time.monotonic() + self.ttl)
+        self._store._locks[self.thread_id] = (self.run_id, time.monotonic() + self.ttl, self)
         return True
 
     async def release(self) -> None:
         held = self._store._locks.get(self.thread_id)
-        if held is not None and held[0] == self.run_id:
+        if held is not None and held[2] is self:
             del self._store._locks[self.thread_id]
         self._store._signals.discard(self.thread_id, self.run_id)
 
@@ -55,7 +55,7 @@ class MemoryStore(StateStore):
         self._threads: dict[tuple[str, str], tuple[ThreadRecord, float | None]] = {}
         self._events: dict[str, list[StoredEvent]] = {}
         self._infos: dict[str, ThreadInfo] = {}
-        self._locks: dict[str, tuple[str, float]] = {}
+        self._locks: dict[str, tuple[str, float, _MemoryLease]] = {}
         self._signals = LocalStopSignals()
         self._lock = asyncio.Lock()
         self._expiring = 0
@@ -158,10 +158,11 @@ class MemoryStore(StateStore):
 
     async def acquire_run_lock(self, thread_id: str, run_id: str, ttl: float) -> RunLease | None:
         held = self._locks.get(thread_id)
-        if held is not None and held[1] > time.monotonic() and held[0] != run_id:
-            return None
-        self._locks[thread_id] = (run_id, time.monotonic() + ttl)
-        return _MemoryLease(self, thread_id, run_id, ttl)
+        if held is not None and held[1] > time.monotonic():
+            return None  # whatever its run id: a client may reuse the running run's id
+        lease = _MemoryLease(self, thread_id, run_id, ttl)
+        self._locks[thread_id] = (run_id, time.monotonic() + ttl, lease)
+        return lease
 
     async def request_stop(self, thread_id: str, run_id: str | None = None) -> bool:
         held = self._locks.get(thread_id)

@@ -79,7 +79,8 @@ CREATE TABLE IF NOT EXISTS run_locks (
     run_id TEXT NOT NULL,
     expires_at REAL NOT NULL,
     stop_requested INTEGER NOT NULL DEFAULT 0,
-    owner TEXT
+    owner TEXT,
+    token TEXT
 );
 """
 
@@ -154,9 +155,9 @@ def _info(row: Any) -> ThreadInfo:
 
 
 def _add_lock_owner(db: sqlite3.Connection) -> None:
-    """Files written before lock rows named their instance, and events their agent, get the
-    (nullable) columns."""
-    for table, column in (("run_locks", "owner"), ("events", "agent")):
+    """Files written before lock rows named their instance and lease token, and events their
+    agent, get the (nullable) columns."""
+    for table, column in (("run_locks", "owner"), ("run_locks", "token"), ("events", "agent")):
         columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
         if column not in columns:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
@@ -243,16 +244,19 @@ class SQLiteOptions(StoreOptions):
 
 
 class _SQLiteLease(RunLease):
-    def __init__(self, store: SQLiteStore, thread_id: str, run_id: str, ttl: float) -> None:
+    def __init__(self, store: SQLiteStore, thread_id: str, run_id: str, ttl: float,
+                 token: str) -> None:
         super().__init__(thread_id, run_id, ttl)
         self._store = store
         self._released = False
+        #: this acquisition's token (a client may reuse a run id; the token is not reused)
+        self.token = token
 
     async def renew(self) -> bool:
         def renew(db: sqlite3.Connection) -> bool:
             cur = db.execute(
-                "UPDATE run_locks SET expires_at = ? WHERE thread_id = ? AND run_id = ?",
-                (time.time() + self.ttl, self.thread_id, self.run_id))
+                "UPDATE run_locks SET expires_at = ? WHERE thread_id = ? AND token = ?",
+                (time.time() + self.ttl, self.thread_id, self.token))
             return cur.rowcount == 1
         return await self._store._run(renew)
 
@@ -262,7 +266,7 @@ class _SQLiteLease(RunLease):
         self._released = True
         self._store._signals.discard(self.thread_id, self.run_id)
         await self._store._run(lambda db: db.execute(
-            "DELETE FROM run_locks WHERE thread_id = ? AND run_id = ?", (self.thread_id, self.run_id)))
+            "DELETE FROM run_locks WHERE thread_id = ? AND token = ?", (self.thread_id, self.token)))
 
     async def wait_for_stop(self) -> None:
         local = self._store._signals.event(self.thread_id, self.run_id)
@@ -520,22 +524,25 @@ class SQLiteStore(StateStore[SQLiteOptions]):
     # -- run locks ---------------------------------------------------------------------------
 
     async def acquire_run_lock(self, thread_id: str, run_id: str, ttl: float) -> RunLease | None:
+        token = uuid.uuid4().hex
+
         def acquire(db: sqlite3.Connection) -> bool:
             now = time.time()
             db.execute("BEGIN IMMEDIATE")
             try:
                 row = db.execute("SELECT run_id, expires_at, owner FROM run_locks "
                                  "WHERE thread_id = ?", (thread_id,)).fetchone()
-                if row is not None and row[1] > now and row[0] != run_id \
-                        and not self._instances.is_dead(row[2]):
+                # held, whatever its run id (a client may reuse the running run's id, from
+                # this process or another one on the same file)
+                if row is not None and row[1] > now and not self._instances.is_dead(row[2]):
                     db.execute("ROLLBACK")
                     return False
                 db.execute(
-                    "INSERT INTO run_locks (thread_id, run_id, expires_at, stop_requested, owner) "
-                    "VALUES (?,?,?,0,?) ON CONFLICT (thread_id) DO UPDATE SET "
+                    "INSERT INTO run_locks (thread_id, run_id, expires_at, stop_requested, owner, "
+                    "token) VALUES (?,?,?,0,?,?) ON CONFLICT (thread_id) DO UPDATE SET "
                     "run_id=excluded.run_id, expires_at=excluded.expires_at, stop_requested=0, "
-                    "owner=excluded.owner",
-                    (thread_id, run_id, now + ttl, self._instances.id))
+                    "owner=excluded.owner, token=excluded.token",
+                    (thread_id, run_id, now + ttl, self._instances.id, token))
                 db.execute("COMMIT")
                 return True
             except BaseException:
@@ -543,7 +550,7 @@ class SQLiteStore(StateStore[SQLiteOptions]):
                 raise
         if not await self._run(acquire):
             return None
-        return _SQLiteLease(self, thread_id, run_id, ttl)
+        return _SQLiteLease(self, thread_id, run_id, ttl, token)
 
     async def request_stop(self, thread_id: str, run_id: str | None = None) -> bool:
         def flag(db: sqlite3.Connection) -> str | None:

@@ -227,6 +227,25 @@ class StoreContract:
         assert await store.acquire_run_lock(tid, "r3", 10) is None
         await new.release()
 
+    async def test_a_reused_run_id_does_not_take_renew_or_release_a_live_lease(
+            self, store: StateStore) -> None:
+        """Run ids come from clients: a second acquisition with the id of the run holding the
+        thread is refused, and a lease that was released cannot renew or release the next
+        lease of the same run id."""
+        tid = _tid()
+        lease = await store.acquire_run_lock(tid, "same", 10)
+        assert lease is not None
+        assert await store.acquire_run_lock(tid, "same", 10) is None
+        await lease.release()
+        again = await store.acquire_run_lock(tid, "same", 10)
+        assert again is not None
+        assert await lease.renew() is False  # the old lease is not the new one
+        await lease.release()  # nor may it release it
+        assert await store.acquire_run_lock(tid, "other", 10) is None
+        assert await again.renew() is True
+        await again.release()
+        assert await store.request_stop(tid) is False
+
     async def test_renew_keeps_the_lock(self, store: StateStore) -> None:
         tid = _tid()
         lease = await store.acquire_run_lock(tid, "r1", self.short_ttl * 2)
@@ -466,6 +485,29 @@ class StoreContract:
         batches = await asyncio.wait_for(follower, timeout=10)
         assert {b.run_id for b in batches} == {"r2"}
         assert [e for b in batches for e in b.events] == [_ev(10), _ev(11)]
+        await second.release()
+
+    async def test_live_relay_of_a_run_reusing_the_last_runs_id_starts_afresh(
+            self, store: StateStore) -> None:
+        """Run ids come from clients: a run with the id of the thread's previous run gets a
+        relay of its own, and a follower sees it from its first batch, not the previous run's
+        batches."""
+        self._needs_live_relay(store)
+        tid = _tid()
+        first = await store.acquire_run_lock(tid, "same", 10)
+        assert first is not None
+        await store.publish_live(tid, "same", [_ev(0)], final=False)
+        await store.publish_live(tid, "same", [_ev(1)], final=True)
+        await first.release()
+        second = await store.acquire_run_lock(tid, "same", 10)
+        assert second is not None
+        await store.publish_live(tid, "same", [_ev(10)], final=False)
+        joined, follower = await self._joined(store, tid)
+        assert joined.events == [_ev(10)] and not joined.final
+        await store.publish_live(tid, "same", [_ev(11)], final=True)
+        batches = await asyncio.wait_for(follower, timeout=10)
+        assert [e for b in batches for e in b.events] == [_ev(10), _ev(11)]
+        assert batches[-1].final
         await second.release()
 
     async def test_live_relay_keeps_threads_apart(self, store: StateStore) -> None:
