@@ -19,9 +19,27 @@ def _context(tmp_path: Path) -> ProviderContext:
 
 
 class TestFlowProvider(ProviderContract):
+    """EchoFlow calls a frontend action its message names, and reports the action's result."""
+
+    tool_prompt = "please call contract_tool"
+
     @pytest.fixture
     async def provider(self, tmp_path: Path) -> AsyncIterator[CrewAIProvider]:
         provider = CrewAIProvider("echo", CrewAIOptions(flow="sample_agents:EchoFlow"),
+                                  _context(tmp_path))
+        await provider.startup()
+        yield provider
+        await provider.shutdown()
+
+
+class TestDictStateFlowProvider(ProviderContract):
+    """A flow with plain dict state keeps the starting state it is given."""
+
+    starting_state = {"color": "red", "todos": ["milk"]}
+
+    @pytest.fixture
+    async def provider(self, tmp_path: Path) -> AsyncIterator[CrewAIProvider]:
+        provider = CrewAIProvider("counter", CrewAIOptions(flow="sample_agents:DictStateFlow"),
                                   _context(tmp_path))
         await provider.startup()
         yield provider

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from ag_ui.core import Tool
 from lg_helpers import TODO_GRAPH
 
 from copilotkit_provider_langgraph import LangGraphOptions, LangGraphProvider
@@ -38,6 +39,24 @@ class TestTodoAgentContract(ProviderContract):
     @pytest.fixture
     async def provider(self, tmp_path: Path) -> AsyncIterator[AgentProvider]:
         provider = _provider(tmp_path, TODO_GRAPH, checkpointer="sqlite")
+        await provider.startup()
+        yield provider
+        await provider.shutdown()
+
+
+class TestTodoAgentChatContract(ProviderContract):
+    """The demo agent again, for the optional abilities: it calls the frontend action addTodo
+    when asked "with the app", answers the action's result, and keeps the todos it is given."""
+
+    prompt = "hello"
+    tool_prompt = "add buy milk with the app"
+    tool = Tool(name="addTodo", description="Add a todo in the app",
+                parameters={"type": "object", "properties": {"title": {"type": "string"}}})
+    starting_state = {"todos": [{"id": "todo-1", "title": "milk", "done": False}]}
+
+    @pytest.fixture
+    async def provider(self, tmp_path: Path) -> AsyncIterator[AgentProvider]:
+        provider = _provider(tmp_path, TODO_GRAPH)
         await provider.startup()
         yield provider
         await provider.shutdown()

@@ -15,6 +15,16 @@ from copilotkit_runtime.new_plugin import render
 REPO = Path(__file__).resolve().parents[2]
 
 
+def run_generated_tests(target: Path) -> str:
+    """The generated distribution's own tests, run from its folder as its author would."""
+    env = {**os.environ, "PYTHONPATH": str(target / "src")}
+    env.pop("PYTEST_ADDOPTS", None)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+                          cwd=target, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def test_new_plugin_generates_a_package_whose_tests_pass(tmp_path: Path, capsys) -> None:
     assert main(["new-plugin", "acme-echo", "--dir", str(tmp_path)]) == 0
     target = tmp_path / "copilotkit-plugin-acme-echo"
@@ -24,13 +34,38 @@ def test_new_plugin_generates_a_package_whose_tests_pass(tmp_path: Path, capsys)
     pyproject = (target / "pyproject.toml").read_text()
     assert 'acme-echo = "copilotkit_plugin_acme_echo.plugin"' in pyproject
     assert "{{" not in pyproject + (package / "provider.py").read_text()
-    env = {**os.environ, "PYTHONPATH": str(target / "src")}
-    env.pop("PYTEST_ADDOPTS", None)
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-                          cwd=target, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "12 passed" in done.stdout, done.stdout
-    assert "skipped" not in done.stdout, done.stdout
+    out = run_generated_tests(target)
+    assert "12 passed" in out, out
+    assert "skipped" not in out, out
+
+
+@pytest.mark.parametrize("kind, module, hook, contract", [
+    ("store", "store.py", "register_stores", "StoreContract"),
+    ("guardrail", "guardrail.py", "register_guardrails", "GuardrailContract"),
+    ("middleware", "middleware.py", "register_middleware", "MiddlewareContract"),
+])
+def test_each_kind_generates_a_package_whose_tests_pass(
+        kind: str, module: str, hook: str, contract: str, tmp_path: Path) -> None:
+    assert main(["new-plugin", "acme", "--kind", kind, "--dir", str(tmp_path)]) == 0
+    target = tmp_path / "copilotkit-plugin-acme"
+    package = target / "src" / "copilotkit_plugin_acme"
+    assert {p.name for p in package.iterdir()} >= {"__init__.py", "plugin.py", module}
+    texts = "".join(p.read_text() for p in target.rglob("*") if p.is_file())
+    assert "{{" not in texts and "__package__" not in texts
+    assert f"def {hook}(" in (package / "plugin.py").read_text()
+    assert contract in (target / "tests" / "test_copilotkit_plugin_acme.py").read_text()
+    assert f"--kind {kind}" in (target / "README.md").read_text()
+    out = run_generated_tests(target)
+    assert " passed" in out and "failed" not in out and "error" not in out, out
+    if kind != "store":  # the store's live-relay tests skip: it does not relay between processes
+        assert "skipped" not in out, out
+
+
+def test_an_unknown_kind_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["new-plugin", "acme", "--kind", "engine", "--dir", str(tmp_path)])
+    assert exited.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
 
 
 def test_the_workspace_template_plugin_is_the_rendered_template() -> None:
@@ -62,6 +97,8 @@ def test_the_template_is_package_data() -> None:
     """Read through importlib.resources, as from an installed wheel (hatch ships the folder)."""
     from importlib import resources
 
-    root = resources.files("copilotkit_runtime") / "templates" / "provider"
-    assert (root / "pyproject.toml.tmpl").is_file()
-    assert "tests/test_copilotkit_plugin_x.py" in render("x")
+    root = resources.files("copilotkit_runtime") / "templates"
+    assert (root / "common" / "pyproject.toml.tmpl").is_file()
+    for kind in ("provider", "store", "guardrail", "middleware"):
+        assert (root / kind / "README.md.tmpl").is_file()
+        assert "tests/test_copilotkit_plugin_x.py" in render("x", kind)

@@ -4,7 +4,7 @@
     copilotkit-runtime plugins [--json]
     copilotkit-runtime agents [--json]
     copilotkit-runtime check
-    copilotkit-runtime new-plugin NAME [--kind provider] [--dir PATH]
+    copilotkit-runtime new-plugin NAME [--kind provider|store|guardrail|middleware] [--dir PATH]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 from . import __version__
 from .config import load_settings
 from .errors import CopilotKitRuntimeError, StoreError
+from .new_plugin import KINDS
 from .runtime import Runtime
 
 
@@ -236,8 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 "copilotkit-plugin-NAME, whose contract tests pass as generated.")
     new_plugin.add_argument("name", metavar="NAME",
                             help="the plugin's name: lower-case words joined by '-' (acme-echo)")
-    new_plugin.add_argument("--kind", choices=["provider"], default="provider",
-                            help="what the plugin registers (default: provider)")
+    new_plugin.add_argument("--kind", choices=list(KINDS), default="provider",
+                            help="what the plugin registers: an agent provider, a state store, "
+                            "a guardrail or request middleware (default: provider)")
     new_plugin.add_argument("--dir", default=".",
                             help="the folder to create copilotkit-plugin-NAME in (default: .)")
     new_plugin.set_defaults(func=cmd_new_plugin)
