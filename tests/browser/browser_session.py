@@ -57,6 +57,6 @@ class Browser:
                              f"console: {result.get('consoleErrors')}\nrequests: {result.get('failedRequests')}"
         assert result["consoleErrors"] == [], f"browser console errors: {result['consoleErrors']}"
         assert result["failedRequests"] == [], f"failed requests: {result['failedRequests']}"
-        return {**(result["data"] or {}), "aborted": result["aborted"]}
+        return {**(result["data"] or {}), "aborted": result["aborted"], "requests": result["requestCounts"]}
 
 

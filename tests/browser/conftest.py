@@ -125,7 +125,7 @@ def react_v1(app_ports: dict[str, int], example_runtime: ServedRuntime) -> Brows
 
 @pytest.fixture(scope="session")
 def react_v2(app_ports: dict[str, int], example_runtime: ServedRuntime) -> Browser:
-    return _browser("react-v2", app_ports, example_runtime, suggestions=False)
+    return _browser("react-v2", app_ports, example_runtime)
 
 
 @functools.cache

@@ -55,6 +55,12 @@ page.on("requestfailed", (req) => {
 // awaited, so that closing the browser does not abort them.
 const pending = new Set();
 page.on("request", (req) => pending.add(req));
+// How many requests each path got (the pytest side checks that nothing loops).
+const requestCounts = {};
+page.on("request", (req) => {
+  const key = `${req.method()} ${new URL(req.url()).pathname}`;
+  requestCounts[key] = (requestCounts[key] ?? 0) + 1;
+});
 page.on("requestfinished", (req) => pending.delete(req));
 page.on("requestfailed", (req) => pending.delete(req));
 async function settled(limitMs = 15000) {
@@ -102,6 +108,7 @@ try {
 result.consoleErrors = consoleErrors;
 result.failedRequests = failedRequests;
 result.aborted = aborted;
+result.requestCounts = requestCounts;
 await context.close();
 fs.rmSync(userDataDir, { recursive: true, force: true });
 console.log(JSON.stringify(result));

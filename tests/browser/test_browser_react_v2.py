@@ -26,6 +26,17 @@ def test_answer_uses_the_backend_action(react_v2: Browser, fake_llm: FakeLLMServ
     assert tool_results and '"shipped"' in tool_results[-1]["content"]
 
 
+def test_suggestions_are_shown_and_sent(react_v2: Browser) -> None:
+    # react-ui 1.74's own buttons loop (/suggest + /connect every few ms): the app renders its
+    # own through RenderSuggestionsList (the workaround), and the page settles
+    data = react_v2.run("suggestions")
+    assert data["suggestions"][0] == "Tell me more 1"
+    assert data["reply"] == "You said: example"
+    suggests = sum(n for key, n in data["requests"].items() if key.endswith("/suggest"))
+    connects = sum(n for key, n in data["requests"].items() if key.endswith("/connect"))
+    assert 1 <= suggests <= 8 and connects <= 8, data["requests"]  # 4 and 3 measured; looping: dozens
+
+
 def test_stop_button_ends_the_run_and_closes_the_upstream(react_v2: Browser,
                                                           fake_llm: FakeLLMServer) -> None:
     fake_llm.script(Turn(text=" ".join(f"word{i}" for i in range(200)), chunk_delay=0.1))

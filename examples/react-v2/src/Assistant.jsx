@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { CopilotKit, useCopilotAction, useCopilotReadable } from "@copilotkit/react-core";
-import { CopilotChat } from "@copilotkit/react-ui";
+import { CopilotChat, useCopilotChatSuggestions } from "@copilotkit/react-ui";
 import { CopilotTextarea } from "@copilotkit/react-textarea";
 import { runtimeUrl } from "./runtimeUrl.js";
 
@@ -31,9 +31,11 @@ function AssistantPage() {
     },
   });
 
-  // No chat suggestions here: on react-core 1.74, useCopilotChatSuggestions beside react-ui's
-  // CopilotChat reloads suggestions and reconnects the agent in a loop (a /suggest and a
-  // /connect request every few milliseconds, against this runtime; see examples/README.md).
+  useCopilotChatSuggestions({
+    instructions: "Suggest questions a customer asks about their order.",
+    minSuggestions: 1,
+    maxSuggestions: 2,
+  });
 
   return (
     <main className="page" data-testid="assistant-page" style={{ background: color }}>
@@ -58,7 +60,32 @@ function AssistantPage() {
       <CopilotChat
         className="chat"
         labels={{ title: "Assistant", initial: "Hi! Ask me about your order." }}
+        RenderSuggestionsList={SuggestionButtons}
       />
     </main>
+  );
+}
+
+// react-ui 1.74's own suggestion buttons call useCopilotChatInternal(), whose mount effect
+// connects the agent; the core ends every connect by reloading the suggestions, which re-renders
+// the buttons, which connect again: a /suggest and a /connect every few milliseconds (against
+// the TypeScript runtime too; plugins/copilotkit-provider-openai/README.md). Plain buttons here
+// (react-ui's classes and test ids) break the loop.
+function SuggestionButtons({ suggestions, onSuggestionClick, isLoading }) {
+  return (
+    <div className="suggestions">
+      {suggestions.map((suggestion, index) => (
+        <button
+          key={index}
+          type="button"
+          data-test-id="suggestion"
+          className={`suggestion${suggestion.isLoading || isLoading ? " loading" : ""}`}
+          disabled={Boolean(suggestion.isLoading || isLoading)}
+          onClick={() => onSuggestionClick(suggestion.message)}
+        >
+          {suggestion.title}
+        </button>
+      ))}
+    </div>
   );
 }
