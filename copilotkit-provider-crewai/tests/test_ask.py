@@ -25,6 +25,9 @@ async def test_ask_interrupts_and_each_answer_resumes_where_it_asked(tmp_path: P
         assert texts(first) == ["Let us plan a trip."]
         assert "choose_nights" not in steps(first)
         assert first[-1]["type"] == "RUN_FINISHED"
+        [asked] = first[-1]["outcome"]["interrupts"]
+        assert asked["reason"] == "crewai_ask" and asked["message"] == "Which city?"
+        assert asked["metadata"] == {"method": "choose_city", "value": interrupts(first)[0]}
 
         second = await collect(rt, answering("trip", thread, forwarded_props={
             "command": {"resume": "Lisbon"}}))
@@ -32,10 +35,12 @@ async def test_ask_interrupts_and_each_answer_resumes_where_it_asked(tmp_path: P
                                        "method": "choose_nights"}]
         assert steps(second) == ["choose_city", "choose_nights"]
         assert texts(second) == []  # the first message is not sent again
+        assert second[-1]["outcome"]["interrupts"][0]["id"] != asked["id"]
 
         third = await collect(rt, answering("trip", thread, resume=[
             ResumeEntry(interrupt_id="any", status="resolved", payload="3")]))
         assert interrupts(third) == []
+        assert third[-1]["type"] == "RUN_FINISHED" and "outcome" not in third[-1]
         assert texts(third) == ["Planned: 3 nights in Lisbon"]
         assert not [e for e in third if e["type"] == "RUN_ERROR"]
         state = await rt.engine.load_thread("trip", thread)

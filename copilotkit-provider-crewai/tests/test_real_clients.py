@@ -205,3 +205,67 @@ def test_v1_client_answers_human_feedback_and_the_flow_resumes(served: Any) -> N
     assert resumed["error"] is None and resumed["status"]["code"] == "Success"
     assert resumed["metaEvents"] == []
     assert "Feedback on the draft: ship it" in _texts(resumed)
+
+
+
+# -- AG-UI v2 interrupts, @copilotkit/core ---------------------------------------------------------
+#
+# A run that waits ends with RUN_FINISHED outcome "interrupt" (and CUSTOM on_interrupt); the client
+# answers with `resume` entries naming the interrupt (by default with a fresh runId, and with the
+# interrupted run's runId as react-core's useInterrupt does). (The legacy answer,
+# forwardedProps.command.resume, is refused by the client itself when the run ended with standard
+# interrupts; tests/test_ask.py covers it in-process.)
+
+
+def _assistant_texts(step: dict[str, Any]) -> list[str]:
+    return [m.get("content") or "" for m in step["messages"] if m["role"] == "assistant"]
+
+
+@pytest.mark.parametrize("style", [{}, {"sameRunId": True}], ids=["resume", "same-run-id"])
+def test_v2_client_answers_flow_ask_interrupts_and_the_flow_resumes(
+        served: Any, style: dict[str, Any]) -> None:
+    result = run_v2_client({"url": served.url, "agent": "trip", "threadId": f"t-{uuid.uuid4()}",
+                            "steps": [{"op": "run", "text": "plan a trip"},
+                                      {"op": "resume", "payload": "Lisbon", **style},
+                                      {"op": "resume", "payload": "3", **style},
+                                      {"op": "connect"}]})
+    assert result["errors"] == []
+    asked, second, third, reloaded = result["steps"]
+    [interrupt] = asked["interrupts"]
+    assert interrupt["reason"] == "crewai_ask" and interrupt["message"] == "Which city?"
+    assert interrupt["metadata"]["value"] == {"message": "Which city?", "method": "choose_city",
+                                              "metadata": {"field": "city"}}
+    assert _assistant_texts(asked) == ["Let us plan a trip."]
+    assert second["answered"] == 1
+    [interrupt] = second["interrupts"]
+    assert interrupt["message"] == "How many nights in Lisbon?"
+    assert interrupt["id"] != asked["interrupts"][0]["id"]
+    assert second["state"]["city"] == "Lisbon"
+    assert third["answered"] == 1 and third["interrupts"] == []
+    assert _assistant_texts(third) == ["Let us plan a trip.", "Planned: 3 nights in Lisbon"]
+    assert third["state"]["plan"] == "3 nights in Lisbon"
+    assert [m["role"] for m in third["messages"]] == ["user", "assistant", "assistant"]
+    assert reloaded["messages"] == third["messages"]
+    assert reloaded["state"] == third["state"]
+
+
+@pytest.mark.parametrize("style", [{}, {"sameRunId": True}], ids=["resume", "same-run-id"])
+def test_v2_client_answers_human_feedback_and_the_flow_resumes(
+        served: Any, style: dict[str, Any]) -> None:
+    result = run_v2_client({"url": served.url, "agent": "review", "threadId": f"t-{uuid.uuid4()}",
+                            "steps": [{"op": "run", "text": "write a post"},
+                                      {"op": "resume", "payload": "ship it", **style},
+                                      {"op": "connect"}]})
+    assert result["errors"] == []
+    asked, resumed, reloaded = result["steps"]
+    [interrupt] = asked["interrupts"]
+    assert interrupt["reason"] == "crewai_human_feedback"
+    assert interrupt["message"] == "Publish this draft?"
+    assert interrupt["metadata"]["value"] == {"message": "Publish this draft?",
+                                              "output": "A short post about runtimes.",
+                                              "method": "write_draft"}
+    assert asked["state"]["draft"] == "A short post about runtimes."
+    assert resumed["answered"] == 1 and resumed["interrupts"] == []
+    assert _assistant_texts(resumed) == ["Feedback on the draft: ship it"]
+    assert resumed["state"]["verdict"] == "ship it"
+    assert reloaded["messages"] == resumed["messages"]

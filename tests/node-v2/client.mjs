@@ -8,6 +8,8 @@
 //           {op: "run-and-stop", text}   start a run and stop it after the first text chunk
 //           {op: "resume", payload}      answer the interrupts the last run ended with (AG-UI
 //                                        `resume` entries, status resolved, this payload)
+//             `sameRunId: true`          ...with the interrupted run's runId, as react-core's
+//                                        useInterrupt resolve() does
 //           {op: "suggest", instructions}  dynamic suggestions (useConfigureSuggestions) for the agent
 //           {op: "threads", limit?, pages?}  the thread list as useThreads shows it (the real thread
 //                                          store over the core's runtime fetch), `pages` pages
@@ -65,10 +67,12 @@ async function settle(agent) {
 
 // The interrupts a run ended with (RUN_FINISHED outcome "interrupt"); a step's output has them.
 let lastInterrupts = [];
+let lastRunId;
 async function runRecording(core, agent, params) {
   lastInterrupts = [];
   const sub = agent.subscribe({
     onRunFinishedEvent: ({ event }) => {
+      lastRunId = event.runId;
       lastInterrupts = event.outcome?.type === "interrupt" ? event.outcome.interrupts : [];
     },
   });
@@ -146,8 +150,9 @@ for (const step of scenario.steps ?? []) {
       out.steps.push({ op: step.op, interrupts, ...snapshot(agent) });
     } else if (step.op === "resume") {
       const agent = agentOf(core);
+      const runId = step.sameRunId ? { runId: lastRunId } : {};
       const resume = lastInterrupts.map((i) => ({ interruptId: i.id, status: "resolved", payload: step.payload }));
-      const interrupts = await runRecording(core, agent, { resume });
+      const interrupts = await runRecording(core, agent, { resume, ...runId });
       out.steps.push({ op: step.op, answered: resume.length, interrupts, ...snapshot(agent) });
     } else if (step.op === "connect") {
       core = makeCore();

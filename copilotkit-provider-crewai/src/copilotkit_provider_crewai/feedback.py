@@ -61,6 +61,13 @@ def interrupt_value(pending: Any) -> dict[str, Any]:
     return value
 
 
+def interrupt_id(pending: Any) -> str:
+    """The id of the interrupt a paused flow ends its run with; the same after a restart (it
+    names the persisted flow and the method that waits)."""
+    context = pending.context
+    return f"crewai-feedback-{context.flow_id}-{context.method_name}"
+
+
 def is_pending(result: Any) -> bool:
     try:
         from crewai.flow.async_feedback import HumanFeedbackPending

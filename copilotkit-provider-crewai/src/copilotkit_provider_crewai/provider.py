@@ -20,7 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ag_ui.core import BaseEvent, CustomEvent, StepFinishedEvent, StepStartedEvent
+from ag_ui.core import (
+    BaseEvent,
+    CustomEvent,
+    Interrupt,
+    RunErrorEvent,
+    RunFinishedEvent,
+    RunFinishedInterruptOutcome,
+    StepFinishedEvent,
+    StepStartedEvent,
+)
 from pydantic import BaseModel, Field, model_validator
 
 from copilotkit_runtime.errors import ConfigError
@@ -105,6 +114,7 @@ class CrewAIProvider(AgentProvider):
         self._crew_spec: Any = None
         self._channels: set[Any] = set()
         self._parked: dict[str, _Parked] = {}  # thread id -> a kickoff waiting in Flow.ask()
+        self._asked: Any = None  # asking.AskedQuestions, made on the first flow run
         if key == "flow":
             self._check_flow_target()
 
@@ -191,11 +201,24 @@ class CrewAIProvider(AgentProvider):
 
         feedback.install()
         asking.install()
+        if self._asked is None:
+            self._asked = asking.AskedQuestions(self.storage_dir / "copilotkit-asked.sqlite",
+                                                self.name)
         answer = feedback.resume_answer(request) if self.kind == "flow" else None
         parked = self._parked.pop(request.thread_id, None)
         if parked is not None and (answer is None or not parked.question.waiting):
             parked.channel.cancel()  # not answered: that kickoff is over, start afresh
             parked = None
+        if parked is None:
+            lost = self._asked.pending(request.thread_id) if answer is not None else None
+            self._asked.forget(request.thread_id)
+            if lost is not None:
+                # An answer to a Flow.ask() asked by a kickoff this process does not have.
+                yield RunErrorEvent(code=asking.QUESTION_LOST, message=asking.question_lost(
+                    self.name, str(lost["value"].get("message"))))
+                return
+        else:
+            self._asked.forget(request.thread_id)
         preface: list[BaseEvent] = []
         if parked is not None:
             # A Flow.ask() waits in its kickoff: answer it, and this run carries on from there.
@@ -249,18 +272,25 @@ class CrewAIProvider(AgentProvider):
                     yield StepFinishedEvent(step_name=question.method)
                     for event in translator.finish(flow.state):
                         yield event
-                    yield CustomEvent(name=INTERRUPT_EVENT, value=question.value())
                     self._parked[request.thread_id] = _Parked(channel, translator, flow,
                                                               outcome, question)
+                    self._asked.record(request.thread_id, question)
+                    for event in _interrupted(request, question.id, "crewai_ask",
+                                              question.message, question.value()):
+                        yield event
                     return
                 elif kind == "done":
                     finished = True
                     for event in translator.finish(item[1]):
                         yield event
-                    if feedback.is_pending(outcome.get("result")):
+                    pending = outcome.get("result")
+                    if feedback.is_pending(pending):
                         # @human_feedback paused the flow: ask the client.
-                        yield CustomEvent(name=INTERRUPT_EVENT,
-                                          value=feedback.interrupt_value(outcome["result"]))
+                        value = feedback.interrupt_value(pending)
+                        for event in _interrupted(request, feedback.interrupt_id(pending),
+                                                  "crewai_human_feedback",
+                                                  str(value["message"]), value):
+                            yield event
                     return
                 else:
                     finished = True
@@ -302,3 +332,15 @@ class CrewAIProvider(AgentProvider):
         if step:
             return CrewAIStepError(f"step '{step}' raised {detail}")
         return CrewAIStepError(f"the {'crew' if self.kind == 'crew' else 'flow'} raised {detail}")
+
+
+def _interrupted(request: RunRequest, interrupt_id: str, reason: str, message: str,
+                 value: dict[str, Any]) -> list[BaseEvent]:
+    """How a run that waits for an answer ends: ``CUSTOM on_interrupt`` (what v1 clients and
+    react-core's legacy ``useInterrupt`` read) and ``RUN_FINISHED`` with an interrupt outcome
+    (AG-UI standard interrupts, answered by ``resume`` entries)."""
+    interrupt = Interrupt(id=interrupt_id, reason=reason, message=message,
+                          metadata={"method": value.get("method"), "value": value})
+    return [CustomEvent(name=INTERRUPT_EVENT, value=value),
+            RunFinishedEvent(thread_id=request.thread_id, run_id=request.run_id,
+                             outcome=RunFinishedInterruptOutcome(interrupts=[interrupt]))]
