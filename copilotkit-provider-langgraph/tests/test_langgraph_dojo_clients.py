@@ -187,3 +187,35 @@ def test_v2_predicted_document_and_interrupted_steps(servers: Servers) -> None:
     reference.say("plant a tree")
     assert app_state(steps["state"]) == app_state(reference.state) == {"steps": STEPS}
     assert roles_and_texts(steps["messages"]) == roles_and_texts(reference.messages)
+
+
+@pytest.mark.parametrize(("agent", "text", "answer", "asked", "done"), [
+    ("steps", "plant a tree", "Dig hole", {"steps": STEPS}, "I did it: Dig hole."),
+    ("trip", "plan a trip", "yes", {"question": "Book this hotel?", "hotel": "Hotel Lumiere"},
+     "Your trip is ready: Hotel Lumiere."),
+], ids=["predict-state-approval", "subgraph"])
+@pytest.mark.parametrize("same_run_id", [False, True], ids=["resume", "same-run-id"])
+def test_v2_interrupt_is_answered_with_resume_entries(servers: Servers, agent: str, text: str,
+                                                      answer: str, asked: Any, done: str,
+                                                      same_run_id: bool) -> None:
+    """RUN_FINISHED outcome "interrupt", answered as @copilotkit/core sends it (useInterrupt's
+    resolve pins the interrupted run's runId)."""
+    result = run_v2_client({"url": servers.ours.url, "agent": agent,
+                            "threadId": f"thread-{uuid.uuid4()}",
+                            "steps": [{"op": "run", "text": text},
+                                      {"op": "resume", "payload": answer,
+                                       "sameRunId": same_run_id}]})
+    assert result["errors"] == []
+    first, second = result["steps"]
+    reference = servers.reference(agent, tools=[SET_COLOR])
+    theirs_first = reference.say(text)
+    assert [i["metadata"]["value"] for i in first["interrupts"]] == theirs_first.interrupts == [
+        asked]
+    assert app_state(first["state"]) == app_state(theirs_first.state)
+    theirs_second = reference.resume(answer)
+    assert second["answered"] == 1 and second["interrupts"] == []
+    texts_ = [m["content"] for m in second["messages"] if m["role"] == "assistant"
+              and m.get("content")]
+    assert texts_[-1] == theirs_second.texts[-1] == done
+    assert roles_and_texts(second["messages"]) == roles_and_texts(reference.messages)
+    assert app_state(second["state"]) == app_state(theirs_second.state)
