@@ -60,6 +60,9 @@ def test_thread_history_after_a_restart_and_never_another_users(
     assert first["before"] == []
     assert first["reply"].startswith(f"You said: {text}")
     assert first["threads"] == [text]  # named after its first message
+    # listed without a reload: the app fetched the list again when the run ended
+    lists = [n for key, n in first["requests"].items() if key.startswith("GET ") and key.endswith("/threads")]
+    assert lists and lists[0] >= 2, first["requests"]  # on open, then after the run(s) (3 seen: the connect on open is one too)
 
     # a new runtime process state: nothing in memory, only the SQLite file
     with serve_runtime(signed_in_runtime(fake_llm, app_ports, db)) as served:

@@ -1,3 +1,4 @@
+import { useCallback, useEffect, useRef, useState } from "react";
 import { CopilotKit } from "@copilotkit/react-core";
 import { useThreads } from "@copilotkit/react-core/v2";
 import { CopilotChat } from "@copilotkit/react-ui";
@@ -11,18 +12,34 @@ const headers = token ? { Authorization: `Bearer ${token}` } : undefined;
 // The threads drawer: the user's threads of the assistant agent (the runtime's v2 thread
 // endpoints, through react-core's useThreads), next to a chat that adds to them.
 export function Threads() {
+  // useThreads 1.74 reads the list when it mounts; it refreshes by itself only through CopilotKit
+  // Intelligence's websocket (`intelligence.wsUrl` in /info), which a self-hosted runtime (this
+  // one or the TypeScript one) has none of. So the list is fetched again when a run ends.
+  const [runsEnded, setRunsEnded] = useState(0);
+  const running = useRef(false);
+  const onInProgress = useCallback((inProgress) => {
+    if (running.current && !inProgress) setRunsEnded((n) => n + 1);
+    running.current = inProgress;
+  }, []);
   return (
     <CopilotKit runtimeUrl={runtimeUrl} headers={headers} agent="assistant" showDevConsole={false}>
       <main className="page" data-testid="threads-page">
-        <ThreadList />
-        <CopilotChat className="chat" labels={{ title: "Assistant", initial: "Start a thread." }} />
+        <ThreadList runsEnded={runsEnded} />
+        <CopilotChat
+          className="chat"
+          labels={{ title: "Assistant", initial: "Start a thread." }}
+          onInProgress={onInProgress}
+        />
       </main>
     </CopilotKit>
   );
 }
 
-function ThreadList() {
-  const { threads, isLoading, error } = useThreads({ agentId: "assistant" });
+function ThreadList({ runsEnded }) {
+  const { threads, isLoading, error, refetchThreads } = useThreads({ agentId: "assistant" });
+  useEffect(() => {
+    if (runsEnded > 0) refetchThreads();
+  }, [runsEnded, refetchThreads]);
   return (
     <aside className="side">
       <h2>Your threads</h2>
