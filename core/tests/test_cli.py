@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from copilotkit_runtime.testing.server import free_port
 
@@ -145,3 +146,65 @@ def test_a_replaced_built_in_is_shown(tmp_path: Path) -> None:
     manager.load()
     assert manager.registries.providers.get("demo") is MyDemo
     assert manager.infos["mine"].replaces == ["providers:demo (builtin-demo-agent)"]
+
+
+def _only_entry_points(monkeypatch: Any, **values: str) -> None:
+    from importlib import metadata
+
+    from copilotkit_runtime.plugins import PluginManager
+
+    points = [metadata.EntryPoint(name=name, value=value, group="copilotkit_runtime")
+              for name, value in values.items()]
+    monkeypatch.setattr(PluginManager, "entry_points", staticmethod(lambda: points))
+
+
+@pytest.mark.parametrize("config, section, error", [
+    ('[agents.bot]\nprovider = "exploding"\n', "agents.bot: provider 'exploding'",
+     "RuntimeError: no model key"),
+    ('[store]\ntype = "exploding"\n', "store.exploding: store 'exploding'",
+     "OSError: the disk is gone"),
+    ('[guardrails.policy]\ntype = "exploding"\n', "guardrails.policy: guardrail 'exploding'",
+     "ValueError: no policy file"),
+])
+def test_a_constructor_error_names_its_config_section(
+        config: str, section: str, error: str, tmp_path: Path, monkeypatch: Any,
+        capsys: Any) -> None:
+    from copilotkit_runtime.cli import main
+
+    _only_entry_points(monkeypatch, exploding="exploding_plugin")
+    (tmp_path / "copilotkit.toml").write_text(config)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 1
+    err = capsys.readouterr().err
+    assert f"{section} could not be created: {error}" in err, err
+    assert "Traceback" not in err
+
+
+def test_plugins_warns_about_a_plugin_that_implements_no_hook(
+        tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    from copilotkit_runtime.cli import main
+
+    _only_entry_points(monkeypatch, hookless="string")  # a module with no hookimpl at all
+    monkeypatch.chdir(tmp_path)
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    listing = out[out.index("hookless"):]
+    assert listing.splitlines()[1].strip().startswith("warning: implements no hook"), out
+    assert main(["plugins", "--json"]) == 0
+    listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
+    assert listed["hookless"]["enabled"] is True and listed["hookless"]["hooks"] == []
+    assert listed["builtin-demo-agent"]["hooks"]  # the built-ins do implement hooks
+
+
+def test_usage_errors_exit_2_and_runtime_errors_exit_1(tmp_path: Path, monkeypatch: Any,
+                                                       capsys: Any) -> None:
+    from copilotkit_runtime.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for argv in (["serve", "--bogus"], ["no-such-command"], []):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 2, argv
+    (tmp_path / "copilotkit.toml").write_text("[server]\nport = \"high\"\n")
+    assert main(["check"]) == 1
+    assert "server.port" in capsys.readouterr().err

@@ -130,6 +130,9 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         print(f"{info.name}  [{origin}]  {state}")
         if info.hooks:
             print(f"    hooks: {', '.join(info.hooks)}")
+        elif info.enabled:
+            print("    warning: implements no hook, so it does nothing (hooks are functions "
+                  "decorated with copilotkit_runtime.hookimpl)")
         for kind, names in sorted(info.registered.items()):
             print(f"    {kind}: {', '.join(names)}")
         for replaced in info.replaces:
@@ -167,6 +170,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
+    if args.cli:
+        from .cli_reference import cli_reference
+
+        print(cli_reference(build_parser()), end="")
+        return 0
     if args.hooks:
         from .hooks_reference import hooks_reference
 
@@ -221,9 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     reference = sub.add_parser("reference", help="print the settings reference (Markdown)",
                                description="Every setting with its type, default and meaning, "
                                "from the models that validate them (docs/settings.md); with "
-                               "--hooks, every plugin hook from hookspecs.py (docs/hooks.md).")
-    reference.add_argument("--hooks", action="store_true",
-                           help="print the hook reference instead (docs/hooks.md)")
+                               "--hooks, every plugin hook from hookspecs.py (docs/hooks.md); "
+                               "with --cli, every command and option (docs/cli.md).")
+    which = reference.add_mutually_exclusive_group()
+    which.add_argument("--hooks", action="store_true",
+                       help="print the hook reference instead (docs/hooks.md)")
+    which.add_argument("--cli", action="store_true",
+                       help="print the command-line reference instead (docs/cli.md)")
     reference.set_defaults(func=cmd_reference)
 
     check = sub.add_parser("check", parents=[common],

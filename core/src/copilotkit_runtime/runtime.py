@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,19 @@ from .runhooks import RunHook
 from .stores import StateStore
 
 log = logging.getLogger("copilotkit_runtime")
+
+
+
+@contextlib.contextmanager
+def _names_section(section: str, what: str) -> Iterator[None]:
+    """A plugin class's constructor failing is a ConfigError naming the config section."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"{section}: {what} could not be created: "
+                          f"{type(exc).__name__}: {exc}") from exc
 
 
 class Runtime:
@@ -270,8 +283,9 @@ class Runtime:
             options = cls.Options.model_validate(raw, context={"settings": self.settings})
         except ValidationError as exc:
             raise ConfigError(format_validation_error(exc, self._source(), f"store.{store_settings.type}.")) from exc
-        store = cls(options)
-        store.configure(self.settings)
+        with _names_section(f"store.{store_settings.type}", f"store '{store_settings.type}'"):
+            store = cls(options)
+            store.configure(self.settings)
         return store
 
     def _build_guardrails(self) -> list[Guardrail]:
@@ -283,7 +297,8 @@ class Runtime:
                 options = cls.Options.model_validate(section.options())
             except ValidationError as exc:
                 raise ConfigError(format_validation_error(exc, self._source(), f"guardrails.{name}.")) from exc
-            out.append(cls(name, options))
+            with _names_section(f"guardrails.{name}", f"guardrail '{type_name}'"):
+                out.append(cls(name, options))
         return out
 
     def _build_provider(self, name: str, type_name: str, description: str,
@@ -293,13 +308,9 @@ class Runtime:
             options = cls.Options.model_validate(raw, context={"settings": self.settings})
         except ValidationError as exc:
             raise ConfigError(format_validation_error(exc, self._source(), f"agents.{name}.")) from exc
-        try:
-            return cls(name, options, context, description)
-        except ConfigError:
-            raise
-        except Exception as exc:
-            raise ConfigError(f"agents.{name}: provider '{type_name}' could not be created: "
-                              f"{type(exc).__name__}: {exc}") from exc
+        with _names_section(f"agents.{name}", f"provider '{type_name}'"):
+            provider = cls(name, options, context, description)
+        return provider
 
     def _source(self) -> str:
         return str(self.settings.config_file) if self.settings.config_file else "the configuration"
