@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Annotated, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -35,6 +35,7 @@ from langchain_core.tools import tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.checkpoint.memory import MemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.graph.message import add_messages
 from langgraph.types import Command, interrupt
 from typing_extensions import TypedDict
 
@@ -374,6 +375,39 @@ def make_echo_graph() -> Any:
         return {"messages": [await model.ainvoke(state["messages"], config)]}
 
     builder = StateGraph(MessagesState)
+    builder.add_node("chat", chat)
+    builder.add_edge(START, "chat")
+    return builder.compile(checkpointer=MemorySaver())
+
+
+# -- frontend tools and readables from state["ag-ui"] (ag-ui-langgraph's own key) ------------------
+
+# "ag-ui" is no identifier: the state schema is declared the functional way.
+AgUiState = TypedDict("AgUiState", {"messages": Annotated[list[BaseMessage], add_messages],
+                                     "ag-ui": dict[str, Any]})
+
+
+def _field(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
+def _agui_script(messages: list[BaseMessage], tools: list[str]) -> Reply:
+    context = next((m.content for m in messages if isinstance(m, SystemMessage)), "none")
+    return f"Tools: {', '.join(tools) or 'none'}. Context: {context}.", None
+
+
+def make_agui_state_graph() -> Any:
+    model = ScriptedChatModel(script=_agui_script)
+
+    async def chat(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        ag_ui = state["ag-ui"]  # KeyError if nobody fills it
+        context = "; ".join(f"{_field(c, 'description')}={_field(c, 'value')}"
+                            for c in ag_ui["context"]) or "none"
+        bound = model.bind_tools([*ag_ui["tools"]])
+        return {"messages": [await bound.ainvoke([SystemMessage(content=context),
+                                                  *state["messages"]], config)]}
+
+    builder = StateGraph(AgUiState)
     builder.add_node("chat", chat)
     builder.add_edge(START, "chat")
     return builder.compile(checkpointer=MemorySaver())

@@ -28,6 +28,7 @@ GRAPHS = {
     "email": "make_email_graph",
     "trip": "make_trip_graph",
     "echo": "make_echo_graph",
+    "agui": "make_agui_state_graph",
 }
 
 SET_COLOR = {"name": "setColor", "description": "Set the page color",
@@ -85,6 +86,15 @@ def test_a_graph_offered_no_tools_sees_an_empty_list(servers) -> None:
     ours, theirs = both(servers.pair("tools"), "say", "hello")
     assert ours == theirs
     assert ours["texts"] == ["I was offered 0 tools: none"]
+
+
+def test_frontend_tools_and_context_reach_state_ag_ui(servers) -> None:
+    context = [{"description": "page", "value": "home"}, {"description": "user", "value": "Ada"}]
+    ours, theirs = both(servers.pair("agui", tools=[SET_COLOR, EMAIL_TOOL], context=context),
+                        "say", "what do you have?")
+    assert ours == theirs
+    assert ours["error"] is None
+    assert ours["texts"] == ["Tools: setColor, EmailTool. Context: page=home; user=Ada."]
 
 
 # -- predictive state declared the ag-ui-langgraph way -------------------------------------------

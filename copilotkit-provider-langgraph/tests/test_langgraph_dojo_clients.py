@@ -102,6 +102,16 @@ def test_v1_frontend_tools_from_state_round_trip(servers: Servers) -> None:
     assert texts(followed) == second.texts == ["The page says: color set to blue"]
 
 
+def test_v1_frontend_tools_and_readables_reach_state_ag_ui(servers: Servers) -> None:
+    chat = Frontend(servers.ours, "agui")
+    result = chat.send("what do you have?", actions=[SET_COLOR],
+                       context=[{"description": "page", "value": "home"}])
+    reference = servers.reference("agui", tools=[SET_COLOR],
+                                  context=[{"description": "page", "value": "home"}])
+    first = reference.say("what do you have?")
+    assert texts(result) == first.texts == ["Tools: setColor. Context: page=home."]
+
+
 def test_v1_predict_state_streams_state_and_the_interrupt_resumes(servers: Servers) -> None:
     chat = Frontend(servers.ours, "steps")
     asked = chat.send("plant a tree")
