@@ -73,3 +73,22 @@ def test_the_core_imports_no_agent_framework_or_llm_sdk() -> None:
         if bad:
             offenders[str(path.relative_to(PACKAGE))] = sorted(bad)
     assert offenders == {}
+
+
+#: what only the engine does with a store: run locks, stops, history and the live relay
+RUN_METHODS = {"acquire_run_lock", "request_stop", "append_events", "get_events", "follow_live",
+               "publish_live", "save_thread", "delete_thread", "renew", "wait_for_stop"}
+
+
+def test_the_protocol_layers_leave_runs_to_the_engine() -> None:
+    """GraphQL and AG-UI code never takes a lease, reads history or relays: the engine does
+    (``engine.connect``, ``engine.stop``, ``engine.delete_thread``, ``engine.thread_events``)."""
+    offenders = []
+    for folder in ("graphql", "agui"):
+        for path in sorted((PACKAGE / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                receiver = getattr(node, "value", None)
+                via_engine = getattr(receiver, "attr", getattr(receiver, "id", "")) == "engine"
+                if isinstance(node, ast.Attribute) and node.attr in RUN_METHODS and not via_engine:
+                    offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno} .{node.attr}")
+    assert offenders == []

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -73,6 +74,8 @@ ContextSource = Callable[[RunRequest], Awaitable[Sequence[Context]]]
 #: most loop iterations a run's reader waits for more events before it takes a batch (while
 #: the provider keeps producing; see ``Run.event_batches``)
 COALESCE_STEPS = 16
+#: how long deleting a thread may hold its run lock
+DELETE_LOCK_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -437,6 +440,24 @@ class Engine:
         if agent is not None and self.store.history_by_agent:
             return await self.store.get_events(thread_id, agent=agent)  # type: ignore[call-arg]
         return await self.store.get_events(thread_id)
+
+    async def thread_events(self, thread_id: str) -> list[StoredEvent]:
+        """The thread's whole stored event history (every agent's runs), oldest first."""
+        return await self._history(thread_id, None)
+
+    async def delete_thread(self, thread_id: str) -> bool:
+        """Delete everything of the thread (every agent's record, its history and info) unless
+        a run holds it: ``False`` then. The thread's run lock is taken first, so no run starts
+        on it while it goes, in any process."""
+        lease = await self.store.acquire_run_lock(thread_id, f"delete-{uuid.uuid4().hex}",
+                                                  DELETE_LOCK_SECONDS)
+        if lease is None:
+            return False
+        try:
+            await self.store.delete_thread(thread_id)
+        finally:
+            await lease.release()
+        return True
 
     def active_run(self, thread_id: str) -> Run | None:
         """The run in progress on ``thread_id`` in this process, if any."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,8 +25,6 @@ from .endpoints import AguiCall, resolve_agent, thread_not_found
 MAX_PAGE, DEFAULT_PAGE = 100, 50
 #: longest name a rename accepts
 MAX_NAME = 200
-#: how long deleting a thread may hold its run lock
-DELETE_LOCK_SECONDS = 30.0
 
 
 def _iso(seconds: float) -> str:
@@ -133,7 +130,7 @@ async def events_endpoint(call: AguiCall) -> Response:
     if isinstance(info, JSONResponse):
         return info
     try:
-        history = await call.runtime.store.get_events(info.thread_id)
+        history = await call.runtime.engine.thread_events(info.thread_id)
     except StoreError as exc:
         return _store_failed("Failed to read thread", exc)
     return JSONResponse({"events": [stored.event for stored in history]})
@@ -198,27 +195,12 @@ async def archive_endpoint(call: AguiCall) -> Response:
     return await _update(call, {"archived": True})
 
 
-async def _delete(runtime: Any, thread_id: str) -> bool:
-    """Delete everything of the thread unless a run holds it (``False`` then). Taking its
-    run lock first keeps a run from starting on it while it goes (in any process)."""
-    store = runtime.store
-    lease = await store.acquire_run_lock(thread_id, f"delete-{uuid.uuid4().hex}",
-                                         DELETE_LOCK_SECONDS)
-    if lease is None:
-        return False
-    try:
-        await store.delete_thread(thread_id)
-    finally:
-        await lease.release()
-    return True
-
-
 async def delete_endpoint(call: AguiCall) -> Response:
     info = await _owned(call)
     if isinstance(info, JSONResponse):
         return info
     try:
-        deleted = await _delete(call.runtime, info.thread_id)
+        deleted = await call.runtime.engine.delete_thread(info.thread_id)
     except StoreError as exc:
         return _store_failed("Failed to delete thread", exc)
     if not deleted:
@@ -247,7 +229,7 @@ async def clear_endpoint(call: AguiCall) -> Response:
             page = await runtime.store.list_threads(owner, agent=agent, limit=MAX_PAGE,
                                                     cursor=cursor, include_archived=True)
             for info in page.threads:
-                if await _delete(runtime, info.thread_id):
+                if await runtime.engine.delete_thread(info.thread_id):
                     deleted += 1
                 else:
                     busy.append(info.thread_id)
