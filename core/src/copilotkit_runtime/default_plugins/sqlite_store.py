@@ -1,7 +1,17 @@
 """The SQLite store: embedded, survives restarts, needs no server.
 
-All database work happens on one dedicated thread (so the event loop never blocks on disk and
-statements never interleave). Run locks live in a table with a wall-clock expiry, so two
+Database work happens on two threads of the store's own, never on the event loop: a *writer*
+(one connection; every write) and a *reader* (a second connection; every read, which WAL lets
+run beside a write). Each thread takes all the calls queued since it last looked and runs them
+as one batch: the writer in one transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, one savepoint
+per call so a failing call undoes only its own changes), and hands the results back to the event
+loop in one wake-up. A write's ``await`` returns after its batch's ``COMMIT``. With
+``journal_mode=WAL`` and ``synchronous=NORMAL`` a commit is not synced to disk at once: it
+survives the process crashing (the crash-restart tests), not the machine losing power before the
+next checkpoint. Appends are one ``INSERT ... SELECT FROM json_each(?)`` and history reads one
+aggregated row, so a call costs the thread a few statement steps, not one per event (each step
+gives up and takes back the interpreter lock, a wait when the event loop is busy:
+bench/README.md "Store operations"). Run locks live in a table with a wall-clock expiry, so two
 processes sharing one database file also exclude each other; a stop request is a flag on the
 lock row, seen by the holder at once in-process and within ``poll_interval`` from another one.
 
@@ -20,12 +30,13 @@ import asyncio
 import contextlib
 import json
 import os
+import queue
 import re
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,6 +63,8 @@ from copilotkit_runtime.stores import (
 )
 
 T = TypeVar("T")
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS threads (
@@ -236,6 +249,154 @@ class _Instances:
 
 _INSTANCE_ID = re.compile(r"[0-9a-f]{32}")
 
+_Job = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]", bool]
+
+
+class _Worker:
+    """A thread of the store's own with one connection. Calls queued from the event loop run in
+    batches: everything queued since the thread last looked, in order; a writer's batch in one
+    transaction with a savepoint per call. Results go back to each loop in one callback."""
+
+    def __init__(self, name: str, connect: Callable[[], sqlite3.Connection], *,
+                 writer: bool) -> None:
+        self._connect = connect
+        self._writer = writer
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._ready: asyncio.Future[None] | None = None
+
+    async def start(self) -> None:
+        self._ready = asyncio.get_running_loop().create_future()
+        self._thread.start()
+        await self._ready
+
+    def submit(self, fn: Callable[[sqlite3.Connection], T], *, alone: bool = False
+               ) -> asyncio.Future[T]:
+        """Queue ``fn(db)``; ``alone``: outside any batch transaction (it manages its own)."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._jobs.put((fn, future, alone))
+        return future
+
+    async def stop(self) -> None:
+        """Run what is queued, close the connection, end the thread."""
+        done = self.submit(lambda db: None, alone=True)
+        self._jobs.put(None)
+        with contextlib.suppress(Exception):
+            await done
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+
+    def _main(self) -> None:
+        ready = self._ready
+        assert ready is not None
+        try:
+            db = self._connect()
+        except BaseException as exc:  # handed to open()
+            _deliver([(ready, None, exc)])
+            return
+        _deliver([(ready, None, None)])
+        try:
+            get, more = self._jobs.get, self._jobs.get_nowait
+            while True:
+                job: _Job | None = get()
+                jobs: list[_Job] = []
+                while job is not None:
+                    jobs.append(job)
+                    try:
+                        job = more()
+                    except queue.Empty:
+                        break
+                stopping = job is None
+                if jobs:
+                    try:
+                        results = self._run_batch(db, jobs)
+                    except BaseException as exc:  # never leave a caller waiting
+                        results = [(future, None, exc) for _, future, _ in jobs]
+                    _deliver(results)
+                if stopping:
+                    return
+        finally:
+            db.close()
+
+    def _run_batch(self, db: sqlite3.Connection, jobs: list[_Job]
+                   ) -> list[tuple[asyncio.Future[Any], Any, BaseException | None]]:
+        out: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        group: list[_Job] = []
+        for job in jobs:
+            if job[2]:
+                out += self._run_group(db, group)
+                group = []
+                out.append(_call(db, job))
+            else:
+                group.append(job)
+        return out + self._run_group(db, group)
+
+    def _run_group(self, db: sqlite3.Connection, jobs: list[_Job]
+                   ) -> list[tuple[asyncio.Future[Any], Any, BaseException | None]]:
+        if not jobs:
+            return []
+        if not self._writer:
+            return [_call(db, job) for job in jobs]
+        out: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            if len(jobs) == 1:  # the usual case when the store is not busy: no savepoint
+                fn, future, _ = jobs[0]
+                try:
+                    out.append((future, fn(db), None))
+                except BaseException as exc:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    return [(future, None, exc)]
+            else:
+                for fn, future, _ in jobs:
+                    db.execute("SAVEPOINT call")
+                    try:
+                        result = fn(db)
+                    except BaseException as exc:  # the caller's, undone alone
+                        db.execute("ROLLBACK TO call")  # raises if SQLite gave up the transaction
+                        db.execute("RELEASE call")
+                        out.append((future, None, exc))
+                    else:
+                        db.execute("RELEASE call")
+                        out.append((future, result, None))
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # Nothing of the batch was written: every call fails (its own error if it had one).
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            errors = {id(future): error for future, _, error in out}
+            return [(future, None, errors.get(id(future)) or exc) for _, future, _ in jobs]
+        return out
+
+
+def _call(db: sqlite3.Connection, job: _Job) -> tuple[asyncio.Future[Any], Any, BaseException | None]:
+    fn, future, _ = job
+    try:
+        return future, fn(db), None
+    except BaseException as exc:  # handed to the caller
+        return future, None, exc
+
+
+def _deliver(results: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    """Settle the futures, from the worker thread: one callback per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+    for item in results:
+        by_loop.setdefault(item[0].get_loop(), []).append(item)
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle, items)
+
+
+def _settle(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in items:
+        if future.done():  # cancelled by its caller
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
 
 class SQLiteOptions(StoreOptions):
     path: str = Field("threads.sqlite3", description="database file, relative to the data_dir")
@@ -277,7 +438,7 @@ class _SQLiteLease(RunLease):
                 return
             except TimeoutError:
                 pass
-            flagged = await self._store._run(lambda db: db.execute(
+            flagged = await self._store._read(lambda db: db.execute(
                 "SELECT stop_requested FROM run_locks WHERE thread_id = ? AND run_id = ?",
                 (self.thread_id, self.run_id)).fetchone())
             if flagged is not None and flagged[0]:
@@ -291,8 +452,9 @@ class SQLiteStore(StateStore[SQLiteOptions]):
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)
         self.path = Path(self.options.path)
-        self._db: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._writer: _Worker | None = None
+        self._reader: _Worker | None = None
+        self._json_each = True  # whether SQLite has json_each (3.38+, or built with JSON1)
         self._signals = LocalStopSignals()
         self._instances = _Instances(self.path)
 
@@ -303,34 +465,55 @@ class SQLiteStore(StateStore[SQLiteOptions]):
     def describe(self) -> dict[str, Any]:
         return {"type": self.type_name or "sqlite", "path": str(self.path)}
 
-    async def open(self) -> None:
-        if self._db is not None:
-            return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copilotkit-sqlite")
+    def _connection(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
+                             cached_statements=256)
+        db.execute(f"PRAGMA busy_timeout = {int(self.options.busy_timeout_ms)}")
+        return db
 
-        def connect() -> sqlite3.Connection:
+    async def open(self) -> None:
+        if self._writer is not None:
+            return
+
+        def connect_writer() -> sqlite3.Connection:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            db.execute(f"PRAGMA busy_timeout = {int(self.options.busy_timeout_ms)}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.executescript(SCHEMA)
-            _add_lock_owner(db)
-            _migrate(db)
+            db = self._connection()
+            try:
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = NORMAL")
+                db.executescript(SCHEMA)
+                _add_lock_owner(db)
+                _migrate(db)
+                try:
+                    db.execute("SELECT count(*) FROM json_each('[1]')").fetchone()
+                except sqlite3.OperationalError:
+                    self._json_each = False
+            except BaseException:
+                db.close()
+                raise
             return db
 
+        def connect_reader() -> sqlite3.Connection:
+            db = self._connection()
+            db.execute("PRAGMA query_only = 1")
+            return db
+
+        writer = _Worker("copilotkit-sqlite-writer", connect_writer, writer=True)
+        reader = _Worker("copilotkit-sqlite-reader", connect_reader, writer=False)
         try:
-            self._db = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
-            self._instances = _Instances(self.path)
-            self._instances.hold()
+            await writer.start()
+            try:
+                await reader.start()
+                self._instances = _Instances(self.path)
+                self._instances.hold()
+            except BaseException:
+                await writer.stop()
+                raise
         except StoreError:
-            self._executor.shutdown(wait=False)
-            self._executor = None
             raise
         except (sqlite3.Error, OSError) as exc:
-            self._executor.shutdown(wait=False)
-            self._executor = None
             raise StoreError(f"Cannot open the SQLite store at {self.path}: {exc}") from exc
+        self._writer, self._reader = writer, reader
         await self._run(self._clear_dead_locks)
 
     def _clear_dead_locks(self, db: sqlite3.Connection) -> int:
@@ -349,25 +532,30 @@ class SQLiteStore(StateStore[SQLiteOptions]):
         return int(count)
 
     async def close(self) -> None:
-        if self._db is not None:
-            db, self._db = self._db, None
-            await asyncio.get_running_loop().run_in_executor(self._executor, db.close)
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        workers = [w for w in (self._reader, self._writer) if w is not None]
+        self._reader = self._writer = None
+        for worker in workers:
+            await worker.stop()
         self._instances.release()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        db = self._db
-        if db is None or self._executor is None:
+        """``fn(db)`` on the writer, inside its batch's transaction (no BEGIN/COMMIT of its own)."""
+        return await self._on(self._writer, fn)
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``fn(db)`` on the reader's connection (it sees every write whose await returned)."""
+        return await self._on(self._reader, fn)
+
+    async def _on(self, worker: _Worker | None, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if worker is None:
             raise StoreError("The SQLite store is not open.")
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, db)
+            return await worker.submit(fn)
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store error ({self.path}): {exc}") from exc
 
     async def ping(self) -> None:
-        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+        await self._read(lambda db: db.execute("SELECT 1").fetchone())
 
     # -- threads -----------------------------------------------------------------------------
 
@@ -377,7 +565,7 @@ class SQLiteStore(StateStore[SQLiteOptions]):
                 "SELECT state, messages, version, run_id, node_name, updated_at FROM threads "
                 "WHERE thread_id = ? AND agent = ? AND (expires_at IS NULL OR expires_at > ?)",
                 (thread_id, agent, time.time())).fetchone()
-        row = await self._run(get)
+        row = await self._read(get)
         if row is None:
             return None
         return ThreadRecord(thread_id, agent, json.loads(row[0]), json.loads(row[1]), row[2],
@@ -390,31 +578,25 @@ class SQLiteStore(StateStore[SQLiteOptions]):
 
         def save(db: sqlite3.Connection) -> ThreadRecord:
             now = time.time()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                row = db.execute(
-                    "SELECT version, expires_at FROM threads WHERE thread_id = ? AND agent = ?",
-                    (record.thread_id, record.agent)).fetchone()
-                live = row is not None and (row[1] is None or row[1] > now)
-                current = row[0] if live else 0
-                if expected_version is not None and expected_version != current:
-                    raise VersionConflictError(
-                        f"Thread '{record.thread_id}' (agent '{record.agent}') is at version "
-                        f"{current}, not {expected_version}.")
-                version = current + 1
-                db.execute(
-                    "INSERT INTO threads (thread_id, agent, state, messages, version, run_id, "
-                    "node_name, updated_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?) "
-                    "ON CONFLICT (thread_id, agent) DO UPDATE SET state=excluded.state, "
-                    "messages=excluded.messages, version=excluded.version, run_id=excluded.run_id, "
-                    "node_name=excluded.node_name, updated_at=excluded.updated_at, "
-                    "expires_at=excluded.expires_at",
-                    (record.thread_id, record.agent, state, messages, version, record.run_id,
-                     record.node_name, now, now + ttl if ttl else None))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+            row = db.execute(
+                "SELECT version, expires_at FROM threads WHERE thread_id = ? AND agent = ?",
+                (record.thread_id, record.agent)).fetchone()
+            live = row is not None and (row[1] is None or row[1] > now)
+            current = row[0] if live else 0
+            if expected_version is not None and expected_version != current:
+                raise VersionConflictError(
+                    f"Thread '{record.thread_id}' (agent '{record.agent}') is at version "
+                    f"{current}, not {expected_version}.")
+            version = current + 1
+            db.execute(
+                "INSERT INTO threads (thread_id, agent, state, messages, version, run_id, "
+                "node_name, updated_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (thread_id, agent) DO UPDATE SET state=excluded.state, "
+                "messages=excluded.messages, version=excluded.version, run_id=excluded.run_id, "
+                "node_name=excluded.node_name, updated_at=excluded.updated_at, "
+                "expires_at=excluded.expires_at",
+                (record.thread_id, record.agent, state, messages, version, record.run_id,
+                 record.node_name, now, now + ttl if ttl else None))
             return record.evolve(version=version, updated_at=now)
 
         return await self._run(save)
@@ -424,11 +606,9 @@ class SQLiteStore(StateStore[SQLiteOptions]):
             if agent is not None:
                 db.execute("DELETE FROM threads WHERE thread_id = ? AND agent = ?", (thread_id, agent))
                 return
-            db.execute("BEGIN IMMEDIATE")
             db.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,))
             db.execute("DELETE FROM events WHERE thread_id = ?", (thread_id,))
             db.execute("DELETE FROM thread_info WHERE thread_id = ?", (thread_id,))
-            db.execute("COMMIT")
         await self._run(delete)
 
     # -- thread info -------------------------------------------------------------------------
@@ -446,7 +626,7 @@ class SQLiteStore(StateStore[SQLiteOptions]):
         return await self._run(claim)
 
     async def get_thread_info(self, thread_id: str) -> ThreadInfo | None:
-        row = await self._run(lambda db: db.execute(
+        row = await self._read(lambda db: db.execute(
             f"SELECT {INFO_COLUMNS} FROM thread_info WHERE thread_id = ?", (thread_id,)).fetchone())
         return None if row is None else _info(row)
 
@@ -480,7 +660,7 @@ class SQLiteStore(StateStore[SQLiteOptions]):
             args += [after[0], after[0], after[1]]  # type: ignore[list-item]
         sql = (f"SELECT {INFO_COLUMNS} FROM thread_info WHERE {' AND '.join(where)} "
                "ORDER BY created_at DESC, thread_id DESC LIMIT ?")
-        rows = await self._run(lambda db: db.execute(sql, (*args, limit + 1)).fetchall())
+        rows = await self._read(lambda db: db.execute(sql, (*args, limit + 1)).fetchall())
         infos = [_info(row) for row in rows[:limit]]
         return ThreadPage(infos, encode_cursor(infos[-1]) if len(rows) > limit else None)
 
@@ -490,36 +670,49 @@ class SQLiteStore(StateStore[SQLiteOptions]):
                             events: Sequence[dict[str, Any]], *, agent: str | None = None) -> None:
         if not events:
             return
-        payloads = [json.dumps(e, separators=(",", ":")) for e in events]
+        payloads = [_dumps(e) for e in events]
+        # One statement inserts them all (json_each yields each string as the text written).
+        batch = json.dumps(payloads) if self._json_each else ""
 
         def append(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                last = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE thread_id = ?",
-                                  (thread_id,)).fetchone()[0]
+            last = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE thread_id = ?",
+                              (thread_id,)).fetchone()[0]
+            if batch:
+                db.execute(
+                    "INSERT INTO events (thread_id, seq, run_id, event, agent) "
+                    "SELECT ?, ? + key + 1, ?, value, ? FROM json_each(?)",
+                    (thread_id, last, run_id, agent, batch))
+            else:
                 db.executemany(
                     "INSERT INTO events (thread_id, seq, run_id, event, agent) VALUES (?,?,?,?,?)",
                     [(thread_id, last + i + 1, run_id, p, agent) for i, p in enumerate(payloads)])
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
         await self._run(append)
 
     async def get_events(self, thread_id: str, *, after: int = 0, limit: int | None = None,
                          agent: str | None = None) -> list[StoredEvent]:
-        def get(db: sqlite3.Connection) -> list[Any]:
-            if agent is None:
-                return db.execute(
-                    "SELECT seq, run_id, event, agent FROM events WHERE thread_id = ? AND seq > ? "
-                    "ORDER BY seq LIMIT ?", (thread_id, after, -1 if limit is None else limit)
-                ).fetchall()
-            return db.execute(
-                "SELECT seq, run_id, event, agent FROM events WHERE thread_id = ? AND seq > ? "
-                "AND (agent = ? OR agent IS NULL) ORDER BY seq LIMIT ?",
-                (thread_id, after, agent, -1 if limit is None else limit)).fetchall()
-        return [StoredEvent(seq, run_id, json.loads(event), who)
-                for seq, run_id, event, who in await self._run(get)]
+        where = "thread_id = ? AND seq > ?" + ("" if agent is None else
+                                               " AND (agent = ? OR agent IS NULL)")
+        args = (thread_id, after) + (() if agent is None else (agent,))
+        args += (-1 if limit is None else limit,)
+        if not self._json_each:
+            rows = await self._read(lambda db: db.execute(
+                f"SELECT seq, run_id, event, agent FROM events WHERE {where} ORDER BY seq LIMIT ?",
+                args).fetchall())
+            return [StoredEvent(seq, run_id, json.loads(event), who)
+                    for seq, run_id, event, who in rows]
+        # One row holding them all (one statement step, one json.loads of the events' texts).
+        seqs, runs, texts, agents = await self._read(lambda db: db.execute(
+            "SELECT json_group_array(seq), json_group_array(run_id), "
+            "'[' || group_concat(event, ',') || ']', json_group_array(agent) FROM "
+            f"(SELECT seq, run_id, event, agent FROM events WHERE {where} ORDER BY seq LIMIT ?)",
+            args).fetchone())
+        if texts is None:
+            return []
+        rows = list(zip(json.loads(seqs), json.loads(runs), json.loads(texts), json.loads(agents),
+                        strict=True))
+        if any(rows[i][0] > rows[i + 1][0] for i in range(len(rows) - 1)):
+            rows.sort(key=lambda row: row[0])  # SQLite does not promise the aggregate's order
+        return [StoredEvent(seq, run_id, event, who) for seq, run_id, event, who in rows]
 
     # -- run locks ---------------------------------------------------------------------------
 
@@ -528,26 +721,19 @@ class SQLiteStore(StateStore[SQLiteOptions]):
 
         def acquire(db: sqlite3.Connection) -> bool:
             now = time.time()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                row = db.execute("SELECT run_id, expires_at, owner FROM run_locks "
-                                 "WHERE thread_id = ?", (thread_id,)).fetchone()
-                # held, whatever its run id (a client may reuse the running run's id, from
-                # this process or another one on the same file)
-                if row is not None and row[1] > now and not self._instances.is_dead(row[2]):
-                    db.execute("ROLLBACK")
-                    return False
-                db.execute(
-                    "INSERT INTO run_locks (thread_id, run_id, expires_at, stop_requested, owner, "
-                    "token) VALUES (?,?,?,0,?,?) ON CONFLICT (thread_id) DO UPDATE SET "
-                    "run_id=excluded.run_id, expires_at=excluded.expires_at, stop_requested=0, "
-                    "owner=excluded.owner, token=excluded.token",
-                    (thread_id, run_id, now + ttl, self._instances.id, token))
-                db.execute("COMMIT")
-                return True
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+            row = db.execute("SELECT run_id, expires_at, owner FROM run_locks "
+                             "WHERE thread_id = ?", (thread_id,)).fetchone()
+            # held, whatever its run id (a client may reuse the running run's id, from
+            # this process or another one on the same file)
+            if row is not None and row[1] > now and not self._instances.is_dead(row[2]):
+                return False
+            db.execute(
+                "INSERT INTO run_locks (thread_id, run_id, expires_at, stop_requested, owner, "
+                "token) VALUES (?,?,?,0,?,?) ON CONFLICT (thread_id) DO UPDATE SET "
+                "run_id=excluded.run_id, expires_at=excluded.expires_at, stop_requested=0, "
+                "owner=excluded.owner, token=excluded.token",
+                (thread_id, run_id, now + ttl, self._instances.id, token))
+            return True
         if not await self._run(acquire):
             return None
         return _SQLiteLease(self, thread_id, run_id, ttl, token)
