@@ -37,6 +37,17 @@ def test_suggestions_are_shown_and_sent(react_v2: Browser) -> None:
     assert 1 <= suggests <= 8 and connects <= 8, data["requests"]  # 4 and 3 measured; looping: dozens
 
 
+def test_textarea_completion_is_shown_and_accepted(react_v2: Browser, fake_llm: FakeLLMServer) -> None:
+    # <BaseCopilotTextarea> with the app's completion function: a run of the `completer` agent
+    fake_llm.script(Turn(text=" and I would like a refund."))
+    data = react_v2.run("textarea")
+    assert data["shown"] == "My order is late and I would like a refund."
+    assert data["accepted"] == "My order is late and I would like a refund.!"
+    asked = [m for body in fake_llm.requests for m in body["messages"] if m["role"] == "user"]
+    assert any("Text before the cursor:\nMy order is late" in m["content"] for m in asked)
+    assert data["requests"].get("POST /api/copilotkit/agent/completer/run", 0) >= 1, data["requests"]
+
+
 def test_stop_button_ends_the_run_and_closes_the_upstream(react_v2: Browser,
                                                           fake_llm: FakeLLMServer) -> None:
     fake_llm.script(Turn(text=" ".join(f"word{i}" for i in range(200)), chunk_delay=0.1))

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { CopilotKit, useCopilotAction, useCopilotReadable } from "@copilotkit/react-core";
 import { CopilotChat, useCopilotChatSuggestions } from "@copilotkit/react-ui";
-import { CopilotTextarea } from "@copilotkit/react-textarea";
+import { NoteTextarea } from "./Note.jsx";
 import { runtimeUrl } from "./runtimeUrl.js";
 
 // The LLM chat agent (the runtime's default agent): no `agent` prop.
@@ -44,18 +44,7 @@ function AssistantPage() {
           Theme color: <span data-testid="theme-color">{color}</span>
         </p>
         <label htmlFor="note">A note to the shop (press Tab to accept a completion)</label>
-        <CopilotTextarea
-          id="note"
-          className="note"
-          value={note}
-          onValueChange={setNote}
-          placeholder="Write a note..."
-          autosuggestionsConfig={{
-            textareaPurpose: "A note from a customer to the shop about their order.",
-            chatApiConfigs: {},
-            debounceTime: 150,
-          }}
-        />
+        <NoteTextarea value={note} onValueChange={setNote} />
       </section>
       <CopilotChat
         className="chat"
