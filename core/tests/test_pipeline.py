@@ -96,3 +96,35 @@ async def test_a_refusal_speaks_the_protocol_asked_and_after_request_sees_it(
         assert [c[2] for c in recorder.calls] == ["authenticate", "after"]
         assert recorder.calls[-1][3] == 401
     assert client.runtime.providers["agent"].requests == []  # type: ignore[attr-defined]
+
+
+async def test_a_new_agui_route_is_one_entry_in_the_table(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """One Route added to agui.service.ROUTES is served multi-route and single-route, through
+    the pipeline, and listed in /openapi.json: no other file changes."""
+    from starlette.responses import JSONResponse
+
+    from copilotkit_runtime.agui import service
+
+    async def echo_endpoint(call: Any) -> JSONResponse:
+        return JSONResponse({"threadId": call.params["threadId"], "body": call.body})
+
+    route = service.Route("threads/echo", "POST", "/threads/{threadId}/echo", echo_endpoint,
+                          body="optional")
+    monkeypatch.setattr(service, "ROUTES", (*service.ROUTES, route))
+    recorder = Recorder()
+    plugin = SimpleNamespace(register_middleware=hookimpl(lambda registry: registry.add("rec", recorder)))
+    runtime = make_runtime({"agents": {"agent": {"provider": "scripted"}}},
+                           plugins={"scripted": scripted_plugin, "rec": plugin}, tmp_path=tmp_path)
+    async with RuntimeClient(runtime) as client:
+        base = client.base_path
+        multi = await client.http.post(f"{base}/threads/t-9/echo", json={"x": 1})
+        single = await client.single_route("threads/echo", {"threadId": "t-9"}, {"x": 2})
+        refused = await client.http.post(f"{base}/threads/t-9/echo", headers={"x-refuse": "1"})
+        document = (await client.http.get(f"{base}/openapi.json")).json()
+    assert multi.json() == {"threadId": "t-9", "body": {"x": 1}}
+    assert single.json() == {"threadId": "t-9", "body": {"x": 2}}
+    assert refused.status_code == 401 and refused.json()["message"] == "no entry"
+    echo_calls = [c[2] for c in recorder.calls if c[1].endswith("/echo")]
+    assert echo_calls == ["authenticate", "before", "after", "authenticate", "after"]
+    assert "post" in document["paths"][f"{base}/threads/{{threadId}}/echo"]

@@ -117,10 +117,10 @@ class AguiService:
     protocol = "agui"
 
     def __init__(self, runtime: Runtime, pipeline: Pipeline,
-                 routes: Sequence[Route] = ROUTES) -> None:
+                 routes: Sequence[Route] | None = None) -> None:
         self.runtime = runtime
         self.pipeline = pipeline
-        self.routes = tuple(routes)
+        self.routes = tuple(ROUTES if routes is None else routes)  # the table as it is now
         self.by_method = {route.method: route for route in self.routes}
 
     # -- multi-route -------------------------------------------------------------------------
