@@ -23,7 +23,8 @@ def both(page: Browser, scenario: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def tool_results(fake_llm: FakeLLMServer, js: bool) -> list[str]:
     """The tool results the model was sent in chat requests (not suggestion requests, a forced
     tool choice), by the TypeScript runtime's `openai` client (js) or by ours."""
-    return [m["content"] for body, headers in zip(fake_llm.requests, fake_llm.headers, strict=True)
+    pairs = zip(list(fake_llm.requests), list(fake_llm.headers), strict=False)  # one may be arriving
+    return [m["content"] for body, headers in pairs
             if (headers.get("x-stainless-lang") == "js") == js and not isinstance(body.get("tool_choice"), dict)
             for m in body["messages"] if m["role"] == "tool"]
 
