@@ -32,3 +32,15 @@ def test_the_core_source_never_imports_a_plugin_or_framework() -> None:
                 assert top not in {"langgraph", "langchain", "langchain_core", "crewai", "redis"} \
                     and not top.startswith("copilotkit_provider_") \
                     and not top.startswith("copilotkit_store_"), f"{path.name} imports {name}"
+
+
+def test_the_core_pins_no_exact_versions_and_ci_runs_inside_its_ranges() -> None:
+    """Ranges, not ``==`` pins (plugins and apps must be able to resolve alongside the core);
+    the versions this environment (the lock CI syncs) installs lie inside every range."""
+    for line in metadata.requires("copilotkit-runtime") or []:
+        requirement = Requirement(line)
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        assert not any(s.operator in ("==", "===") for s in requirement.specifier), line
+        installed = metadata.version(requirement.name)
+        assert requirement.specifier.contains(installed, prereleases=True), (line, installed)
