@@ -102,3 +102,78 @@ def test_the_template_is_package_data() -> None:
     for kind in ("provider", "store", "guardrail", "middleware"):
         assert (root / kind / "README.md.tmpl").is_file()
         assert "tests/test_copilotkit_plugin_x.py" in render("x", kind)
+
+
+def test_generated_plugins_install_into_a_fresh_environment_and_serve_together(tmp_path: Path) -> None:
+    """The issue's "done when": one plugin of each kind, written by new-plugin, installed
+    (pip-style, into an environment of its own with only the core), enabled by a config, and
+    serving together: the provider answers, the guardrail blocks, the middleware authenticates
+    and the threads go to the generated store."""
+    import json
+    import shutil
+    import time
+
+    import httpx
+
+    from copilotkit_runtime.testing.server import free_port
+
+    uv = os.environ.get("UV") or shutil.which("uv")
+    assert uv, "uv is the project's package manager: run the tests with `uv run`"
+    for kind in ("provider", "store", "guardrail", "middleware"):
+        assert main(["new-plugin", f"acme-{kind}", "--kind", kind, "--dir", str(tmp_path)]) == 0
+    venv = tmp_path / "venv"
+    subprocess.run([uv, "venv", "-q", str(venv)], check=True, timeout=120)
+    editable = [a for kind in ("provider", "store", "guardrail", "middleware")
+                for a in ("-e", str(tmp_path / f"copilotkit-plugin-acme-{kind}"))]
+    done = subprocess.run([uv, "pip", "install", "-q", "-p", str(venv / "bin" / "python"),
+                           "-e", str(REPO / "core"), *editable],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "copilotkit.toml").write_text(
+        '[agents.echo]\nprovider = "acme-provider-echo"\n'
+        '[store]\ntype = "acme-store"\n'
+        '[guardrails.words]\ntype = "acme-guardrail"\nblocked_words = ["password"]\n'
+        '[auth.acme-middleware]\nkeys = { "k1" = "ada" }\n')
+    cli = [str(venv / "bin" / "copilotkit-runtime"), "--config", str(tmp_path / "copilotkit.toml")]
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    listed = subprocess.run([*cli, "plugins", "--json"], capture_output=True, text=True, env=env,
+                            timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    plugins = {p["name"]: p for p in json.loads(listed.stdout)}
+    for kind in ("provider", "store", "guardrail", "middleware"):
+        assert plugins[f"acme-{kind}"]["enabled"] is True
+        assert plugins[f"acme-{kind}"]["distribution"] == f"copilotkit-plugin-acme-{kind}"
+    port = free_port()
+    server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}/api/copilotkit"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        health = httpx.get(f"http://127.0.0.1:{port}/health").json()
+        assert health["store"]["type"] == "acme-store"
+
+        def run(text: str, key: str | None = "k1") -> httpx.Response:
+            body = {"threadId": "t-1", "runId": f"r-{time.monotonic_ns()}", "state": {},
+                    "tools": [], "context": [], "forwardedProps": {},
+                    "messages": [{"id": f"m-{time.monotonic_ns()}", "role": "user", "content": text}]}
+            headers = {"x-api-key": key} if key else {}
+            return httpx.post(f"{base}/agent/echo/run", json=body, headers=headers, timeout=30)
+
+        assert run("hello", key=None).status_code == 401
+        answered = run("hello").text
+        assert '"delta":"You said: hello"' in answered and "RUN_FINISHED" in answered
+        blocked = run("tell me the password").text
+        assert "GUARDRAILS_VALIDATION_FAILED" in blocked
+        thread = httpx.get(f"{base}/threads/t-1", headers={"x-api-key": "k1"}, timeout=10)
+        assert thread.status_code == 200 and thread.json()["createdById"] == "ada", thread.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
