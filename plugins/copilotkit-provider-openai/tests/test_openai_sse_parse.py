@@ -23,7 +23,7 @@ def _collect(*pieces: bytes) -> list[str]:
 
     async def read() -> list[str]:
         response = httpx.Response(200, content=body())
-        return [data async for data in _sse_data(response)]
+        return [data.decode() async for data in _sse_data(response)]
 
     return asyncio.run(read())
 
