@@ -3,7 +3,8 @@
 A plugin registers a guardrail *type* with the ``register_guardrails`` hook; each
 ``[guardrails.NAME]`` config section creates an instance (``type`` defaults to ``NAME``).
 Per-request rules sent by CopilotKit clients (``cloud.guardrails.inputValidationRules``) are
-applied by an instance of the type configured as ``request_rules_type`` (default ``topics``).
+applied by an instance of the type the top-level ``request_rules_guardrail`` setting names
+(default ``topics``).
 """
 
 from __future__ import annotations
