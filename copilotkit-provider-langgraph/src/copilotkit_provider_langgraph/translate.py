@@ -39,8 +39,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.utils.json import parse_partial_json
-
 from copilotkit_runtime.events import (
     AGENT_STATE_EVENT,
     EXIT_EVENT,
@@ -57,6 +55,7 @@ from copilotkit_runtime.events import (
     ToolCallResultEvent,
     ToolCallStartEvent,
     new_id,
+    parse_partial_json,
 )
 
 from .messages import content_text, to_jsonable
@@ -418,10 +417,9 @@ class RunTranslator:
         for entry in run.predict:
             if entry.get("tool") != call.name or not entry.get("state_key"):
                 continue
-            try:
-                parsed = parse_partial_json("".join(call.args))
-            except Exception:
-                continue
+            parsed = parse_partial_json("".join(call.args))  # the core's, pydantic-core's parser
+            if parsed is None:
+                continue  # nothing parseable yet
             argument = entry.get("tool_argument")
             value = parsed.get(argument) if argument and isinstance(parsed, dict) else parsed
             key = entry["state_key"]
