@@ -334,3 +334,46 @@ def text_of(parts: list[dict[str, Any]]) -> str:
                 walk(inc.get("data"))
                 walk(inc.get("items"))
     return "".join(out)
+
+
+def agui_input(thread_id: str, text: str) -> dict[str, Any]:
+    """An AG-UI ``RunAgentInput`` with one user message (none when ``text`` is empty)."""
+    messages = [{"id": f"m-{time.monotonic_ns()}", "role": "user", "content": text}] if text else []
+    return {"threadId": thread_id, "runId": f"run-{time.monotonic_ns()}", "state": {},
+            "messages": messages, "tools": [], "context": [], "forwardedProps": {}}
+
+
+def check_connect_of_another_agent_does_not_tail(a: RuntimeProcess, b: RuntimeProcess,
+                                                 thread_id: str, text: str) -> None:
+    """Issue 13 defect 8 for live runs: while agent ``demo`` runs ``text`` (a long reply) on
+    ``a``, ``/agent/demo2/connect`` on ``b`` (same thread id) answers at once with nothing: it
+    neither replays nor tails demo's run relayed through the store. The run is then stopped."""
+    import threading
+
+    started = threading.Event()
+
+    def run_on_a() -> None:
+        with httpx.stream("POST", f"{a.url}/agent/demo/run", json=agui_input(thread_id, text),
+                          timeout=120) as response:
+            for line in response.iter_lines():
+                if line.startswith("data:") and "TEXT_MESSAGE_CONTENT" in line:
+                    started.set()
+
+    runner = threading.Thread(target=run_on_a, daemon=True)
+    runner.start()
+    try:
+        assert started.wait(60), a.log()
+        # the run goes on for many seconds: a follower would still be reading
+        other = httpx.post(f"{b.url}/agent/demo2/connect", json=agui_input(thread_id, ""),
+                           timeout=20)
+        assert other.status_code == 200, other.text
+        assert [line for line in other.text.splitlines() if line.startswith("data:")] == []
+        assert runner.is_alive()
+        # the run's own agent does follow it from the other process
+        with httpx.stream("POST", f"{b.url}/agent/demo/connect",
+                          json=agui_input(thread_id, ""), timeout=20) as response:
+            lines = (line for line in response.iter_lines() if line.startswith("data:"))
+            assert "RUN_STARTED" in next(lines)
+    finally:
+        httpx.post(f"{a.url}/agent/demo/stop/{thread_id}", json={}, timeout=20)
+        runner.join(60)

@@ -22,6 +22,7 @@ import redis as sync_redis
 from redis_store_helpers import (
     GQL_HEADERS,
     RuntimeProcess,
+    check_connect_of_another_agent_does_not_tail,
     generate_body,
     graphql_available,
     iter_parts,
@@ -221,6 +222,12 @@ def test_agui_connect_on_one_process_replays_a_run_made_on_the_other(
     text = "".join(e.get("delta", "") for e in replayed if e["type"] == "TEXT_MESSAGE_CONTENT")
     assert text == "You said: v2 hello"
     assert replayed[-1]["type"] == "RUN_FINISHED"
+
+
+def test_agui_connect_of_another_agent_does_not_tail_a_live_run_of_the_other_process(
+        servers: tuple[RuntimeProcess, RuntimeProcess]) -> None:
+    a, b = servers
+    check_connect_of_another_agent_does_not_tail(a, b, _tid(), LONG_TEXT)
 
 
 def _finished_runs(events: list[dict[str, Any]]) -> set[str]:

@@ -27,6 +27,7 @@ class RelayOptions(StoreOptions):
 @dataclass
 class _Live:
     run_id: str
+    agent: str | None = None
     batches: list[tuple[list[dict[str, Any]], bool]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -38,6 +39,7 @@ class _Live:
 class LiveRelayStore(MemoryStore):
     Options = RelayOptions
     supports_live_relay = True
+    live_relay_by_agent = True
     gone_grace = 0.2
 
     def __init__(self, options: Any = None) -> None:
@@ -56,7 +58,7 @@ class LiveRelayStore(MemoryStore):
                 setattr(self, name, shared[name])
 
     async def publish_live(self, thread_id: str, run_id: str, events: Sequence[dict[str, Any]],
-                           *, final: bool) -> None:
+                           *, final: bool, agent: str | None = None) -> None:
         if self.publish_gate is not None:
             await self.publish_gate.wait()
         if self.publish_fault is not None:
@@ -70,7 +72,7 @@ class LiveRelayStore(MemoryStore):
             held = self._locks.get(thread_id)
             if held is None or held[0] != run_id:
                 return  # not the thread's run (any more)
-            live = self._live[thread_id] = _Live(run_id)
+            live = self._live[thread_id] = _Live(run_id, agent)
         live.batches.append((list(events), final))
         live.changed.set()
 
@@ -91,7 +93,7 @@ class LiveRelayStore(MemoryStore):
             if position < len(live.batches):
                 ready, position = live.batches[position:], len(live.batches)
                 yield LiveBatch(live.run_id, [e for events, _ in ready for e in events],
-                                ready[-1][1])
+                                ready[-1][1], live.agent)
                 if ready[-1][1]:
                     return
                 quiet_since, gone_since = time.monotonic(), None
@@ -112,7 +114,7 @@ class LiveRelayStore(MemoryStore):
                 return
             if idle_timeout is not None and now - quiet_since >= idle_timeout:
                 quiet_since = now
-                yield LiveBatch(live.run_id, [])
+                yield LiveBatch(live.run_id, [], agent=live.agent)
 
 
 class BrokenRelayError(StoreError):

@@ -240,6 +240,30 @@ async def test_connect_on_b_follows_a_run_going_on_a(pair: tuple[Runtime, Runtim
     assert seen[-1]["type"] == "RUN_FINISHED"
 
 
+async def test_connect_on_b_for_another_agent_does_not_follow_a_run_going_on_a(
+        pair: tuple[Runtime, Runtime]) -> None:
+    """Issue 13 defect 8, for live runs: ``/agent/reply/connect`` on B neither replays nor
+    tails the ``wait`` agent's run going on A on the same thread id."""
+    a, b = pair
+    thread = f"thread-{uuid.uuid4()}"
+    gate = a.providers["wait"].gate(thread)
+    run = await a.engine.start(run_request("wait", "theirs", thread_id=thread), detached=True)
+    run.start()
+    await published_by(a, run.request.run_id)
+    try:
+        async with asyncio.timeout(10):  # the run is held open: following it would hang
+            replay = await b.engine.connect(thread, idle_timeout=15.0, agent="reply")
+            assert [batch async for batch in replay] == []
+            # the run's own agent does follow it
+            mine = await b.engine.connect(thread, idle_timeout=15.0, agent="wait")
+            first = await anext(mine)
+            assert any(dict(e).get("type") == "RUN_STARTED" for e in first)
+            await mine.aclose()  # type: ignore[attr-defined]
+    finally:
+        gate.set()
+        await run.wait()
+
+
 async def test_connect_skips_a_relayed_run_the_history_already_holds(
         pair: tuple[Runtime, Runtime]) -> None:
     a, b = pair

@@ -16,7 +16,8 @@ Key layout (``P`` is the key prefix, ``T`` the thread id, ``A`` the agent, both 
   (killed) is free long before the lock's own expiry;
 * ``P stop:T`` the run id asked to stop (the flag behind the pub/sub notification);
 * channel ``P stop-requests``: ``{"t": thread, "r": run}`` per stop request;
-* ``P live:T`` hash ``r`` (run id), ``k`` (its stream's key), ``n`` (batches so far): the run
+* ``P live:T`` hash ``r`` (run id), ``k`` (its stream's key), ``n`` (batches so far), ``a``
+  (its agent): the run
   relayed live on the thread;
 * ``P info:T`` hash: ``o`` owner, ``a`` agent, ``n`` name (absent: none), ``x`` archived
   (``0``/``1``), ``c``/``u`` created/updated (seconds, as text), ``k`` the thread's listing
@@ -225,7 +226,8 @@ return holder
 
 # KEYS: live pointer, lock, the run's stream. ARGV: run id, events JSON, final ('1'/'0'),
 # max stream length, ttl ms while live, ttl ms after the final batch, first ('1': the run's
-# first batch, a new run even if the thread's live run had the same id).
+# first batch, a new run even if the thread's live run had the same id), the run's agent ('':
+# not named).
 # Returns the batch number, or -1 when the run is not the thread's (it lost its lock to a newer
 # run, whose relay it must not disturb).
 PUBLISH_LIVE = """
@@ -244,6 +246,9 @@ if current ~= ARGV[1] or ARGV[7] == '1' then
   end
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[1], 'r', ARGV[1], 'k', KEYS[3], 'n', 0)
+  if ARGV[8] and ARGV[8] ~= '' then
+    redis.call('HSET', KEYS[1], 'a', ARGV[8])
+  end
 end
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1) - 1
 if ARGV[3] == '1' then

@@ -159,6 +159,8 @@ class RedisStore(StateStore):
     supports_live_relay = True
     #: entries name the agent of their run (entries of older releases do not: every agent's)
     history_by_agent = True
+    #: the live pointer names the relayed run's agent
+    live_relay_by_agent = True
     #: how long a follower waits for a run whose lock is gone to publish its final batch (the
     #: run releases its lock a moment before its relay sends the final batch)
     live_gone_grace: float = 3.0
@@ -590,7 +592,7 @@ class RedisStore(StateStore):
         return [pointer, self._key("lock", thread_id), f"{pointer}:{_part(run_id)}"]
 
     async def publish_live(self, thread_id: str, run_id: str, events: Sequence[dict[str, Any]],
-                           *, final: bool) -> None:
+                           *, final: bool, agent: str | None = None) -> None:
         options = self.options
         # A run's first batch starts a stream of its own, even when a run before it on the
         # thread had the same (client-chosen) run id.
@@ -607,7 +609,7 @@ class RedisStore(StateStore):
                                    options.live_relay_max_batches,
                                    _ms(options.live_relay_ttl_seconds),
                                    _ms(options.live_relay_linger_seconds),
-                                   "1" if first else "0"],
+                                   "1" if first else "0", agent or ""],
                              what=f"relay run '{run_id}' of thread '{thread_id}'")
         finally:
             if final:
@@ -624,10 +626,12 @@ class RedisStore(StateStore):
         follower = self._follower
         pointer, lock = self._key("live", thread_id), self._key("lock", thread_id)
         what = f"follow the live run of thread '{thread_id}'"
-        head: Any = await self._call(follower.hmget, pointer, ["r", "k"], retry=True, what=what)
+        head: Any = await self._call(follower.hmget, pointer, ["r", "k", "a"], retry=True,
+                                     what=what)
         if head[0] is None or head[1] is None:
             return
         run_id, stream = _text(head[0]), _text(head[1])
+        agent = None if head[2] is None else _text(head[2])
         last: Any = await self._call(follower.xrevrange, stream, count=1, retry=True, what=what)
         if not last or b"f" in last[0][1]:
             return  # no batch left, or the run has ended: not live
@@ -655,7 +659,7 @@ class RedisStore(StateStore):
                                     "(live_relay_max_batches); following stops here", run_id,
                                     thread_id, expected, number - 1)
                         if events:
-                            yield LiveBatch(run_id, events)
+                            yield LiveBatch(run_id, events, agent=agent)
                         return
                     expected += 1
                     try:
@@ -667,7 +671,7 @@ class RedisStore(StateStore):
                     if b"f" in fields:
                         final = True
                         break
-                yield LiveBatch(run_id, events, final)
+                yield LiveBatch(run_id, events, final, agent)
                 if final:
                     return
                 quiet_since, gone_since = loop.time(), None
@@ -687,7 +691,7 @@ class RedisStore(StateStore):
                 return
             if idle_timeout is not None and now - quiet_since >= idle_timeout:
                 quiet_since = now
-                yield LiveBatch(run_id, [])
+                yield LiveBatch(run_id, [], agent=agent)
 
     # -- stop notifications --------------------------------------------------------------------
 

@@ -372,7 +372,8 @@ class Engine:
         """The thread's stored history, then the live tail of a run still in progress.
 
         With ``agent``, only that agent's runs (history, when the store keeps it per agent,
-        and a live run in this process).
+        a live run in this process, and a run relayed from another process when the store
+        names its agent: ``live_relay_by_agent``).
 
         Everything that can fail before the first byte (the store) raises here; the returned
         iterator yields batches: the history as event dicts, then the live run's events
@@ -419,7 +420,8 @@ class Engine:
         # Run ids come from clients and may be reused on a thread: whether the history holds
         # the live run is told by the run itself (here) or by its first events (relayed).
         follow_live = live is not None and not live.in_history
-        if remote is not None and (first is None or _relayed_run_stored(first, history)):
+        if remote is not None and (first is None or _relayed_run_stored(first, history) or (
+                agent is not None and first.agent is not None and first.agent != agent)):
             await remote.aclose()
             remote = None
 

@@ -51,12 +51,14 @@ async def publish_run(run: RelayedRun, store: StateStore, interval: float) -> No
     the event rate (a token stream would otherwise cost a write per token).
     """
     thread_id, run_id = run.request.thread_id, run.request.run_id
+    # the run's agent, for stores that keep it (AG-UI /connect follows only its own agent's)
+    extra: dict[str, Any] = ({"agent": run.request.agent} if store.live_relay_by_agent else {})
     batches = run.event_batches()
     try:
         async for batch in batches:
             final = batch[-1].type in TERMINAL_EVENT_TYPES
             await store.publish_live(thread_id, run_id, [event_to_dict(e) for e in batch],
-                                     final=final)
+                                     final=final, **extra)
             if final:
                 return
             if interval and not run.closed:
@@ -65,7 +67,7 @@ async def publish_run(run: RelayedRun, store: StateStore, interval: float) -> No
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(run.ended.wait(), interval)
         # Ended without a terminal event (cancelled): tell followers it is over.
-        await store.publish_live(thread_id, run_id, [], final=True)
+        await store.publish_live(thread_id, run_id, [], final=True, **extra)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
@@ -75,7 +77,7 @@ async def publish_run(run: RelayedRun, store: StateStore, interval: float) -> No
                     "other instances see it once it is saved)", run_id, thread_id, message)
         # Followers should end now rather than wait for a run they can no longer see.
         with contextlib.suppress(Exception):
-            await store.publish_live(thread_id, run_id, [], final=True)
+            await store.publish_live(thread_id, run_id, [], final=True, **extra)
     finally:
         await batches.aclose()
 

@@ -154,6 +154,9 @@ class LiveBatch:
     run_id: str
     events: list[dict[str, Any]]
     final: bool = False
+    #: the agent whose run it is (``None``: the store does not record it,
+    #: ``live_relay_by_agent`` is off)
+    agent: str | None = None
 
 
 class RunLease(ABC):
@@ -195,6 +198,11 @@ class StateStore(ABC, Generic[StoreOptionsT]):
     #: whether :meth:`append_events` and :meth:`get_events` take ``agent`` (history per agent
     #: and thread). Without it, a thread's history is one list whatever the agent.
     history_by_agent: ClassVar[bool] = False
+    #: whether :meth:`publish_live` takes ``agent`` (the run's agent) and :meth:`follow_live`
+    #: names it in its batches (:attr:`LiveBatch.agent`), so that AG-UI ``/connect`` on
+    #: another agent does not follow the run. Without it, a relayed run is followed by every
+    #: agent's ``/connect`` on the thread.
+    live_relay_by_agent: ClassVar[bool] = False
 
     def __init__(self, options: StoreOptionsT | None = None) -> None:
         self.options: StoreOptionsT = options if options is not None else self.Options()  # type: ignore[assignment]
@@ -306,7 +314,9 @@ class StateStore(ABC, Generic[StoreOptionsT]):
         (replacing the previous one); the last ones may come just after the run released the
         lock. A run that lost its lock to a newer run must not disturb that run's relay. Raise
         :class:`~copilotkit_runtime.errors.StoreError` on failure (the engine then stops
-        relaying that run; the run itself goes on).
+        relaying that run; the run itself goes on). With :attr:`live_relay_by_agent` the
+        engine passes ``agent=`` (the run's agent), to be named in :meth:`follow_live`'s
+        batches.
         """
 
     async def follow_live(self, thread_id: str, *, idle_timeout: float | None = None

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "copilotkit-store-r
 from redis_store_helpers import (
     GQL_HEADERS,
     RuntimeProcess,
+    check_connect_of_another_agent_does_not_tail,
     generate_body,
     iter_parts,
     load_agent_state,
@@ -60,6 +61,9 @@ instance_ttl_seconds = {instance_ttl}
 [agents.demo]
 provider = "demo"
 chunk_delay = {chunk_delay}
+
+[agents.demo2]
+provider = "demo"
 """)
     return path
 
@@ -241,6 +245,12 @@ def test_a_killed_process_frees_its_thread_once_its_heartbeat_expires_not_its_le
         doomed.kill()
         survivor.stop()
         drop_schema(pg_url, schema)
+
+
+def test_agui_connect_of_another_agent_does_not_tail_a_live_run_of_the_other_process(
+        servers: tuple[RuntimeProcess, RuntimeProcess]) -> None:
+    a, b = servers
+    check_connect_of_another_agent_does_not_tail(a, b, _tid(), LONG_TEXT)
 
 
 def _sse_events(response: httpx.Response) -> list[dict[str, Any]]:

@@ -510,6 +510,24 @@ class StoreContract:
         assert batches[-1].final
         await second.release()
 
+    async def test_live_relay_names_the_agent_of_the_run(self, store: StateStore) -> None:
+        """With ``live_relay_by_agent``, a follower learns whose run it is (AG-UI ``/connect``
+        on another agent must not follow it)."""
+        self._needs_live_relay(store)
+        if not store.live_relay_by_agent:
+            pytest.skip("this store does not name the agent of a relayed run")
+        tid = _tid()
+        lease = await store.acquire_run_lock(tid, "r1", 10)
+        assert lease is not None
+        publish: Any = store.publish_live
+        await publish(tid, "r1", [_ev(0)], final=False, agent="agent-a")
+        first, follower = await self._joined(store, tid)
+        assert (first.run_id, first.agent) == ("r1", "agent-a")
+        await publish(tid, "r1", [_ev(1)], final=True, agent="agent-a")
+        batches = await asyncio.wait_for(follower, timeout=10)
+        assert {b.agent for b in batches} == {"agent-a"}
+        await lease.release()
+
     async def test_live_relay_keeps_threads_apart(self, store: StateStore) -> None:
         self._needs_live_relay(store)
         one, two = _tid(), _tid()

@@ -15,7 +15,8 @@ Tables (``<schema>.<prefix>…``):
   gone) is free;
 * ``thread_info`` thread_id → owner, agent, name, archived, created_at, updated_at (epoch
   seconds);
-* ``live`` thread_id → run_id, next_n, final, updated_at, relay and ``live_batches``
+* ``live`` thread_id → run_id, next_n, final, updated_at, relay, agent (the run's, schema
+  version 5) and ``live_batches``
   (thread_id, run_id, n) → events, final, relay (``relay``: a nonce per run start, so a run
   reusing the previous run's id gets a relay of its own).
 """
@@ -91,10 +92,14 @@ def _steps(schema: str, prefix: str) -> list[list[str]]:
             f"ALTER TABLE {t('live')} ADD COLUMN IF NOT EXISTS relay text",
             f"ALTER TABLE {t('live_batches')} ADD COLUMN IF NOT EXISTS relay text",
         ],
+        # 5: the live run's agent (AG-UI /connect follows only its own agent's run)
+        [
+            f"ALTER TABLE {t('live')} ADD COLUMN IF NOT EXISTS agent text",
+        ],
     ]
 
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 async def migrate(conn: psycopg.AsyncConnection[Any], schema: str, prefix: str) -> int:

@@ -156,6 +156,8 @@ class PostgresStore(StateStore):
     supports_live_relay = True
     #: events name the agent of their run (rows from before schema version 3 do not)
     history_by_agent = True
+    #: the live relay names the run's agent (schema version 5)
+    live_relay_by_agent = True
     #: how long a follower waits for a run whose lock is gone to publish its final batch
     live_gone_grace: float = 3.0
     #: a pooled connection idle for longer than this is checked before use
@@ -296,15 +298,15 @@ class PostgresStore(StateStore):
             "live_head_lock": f"SELECT run_id, next_n, relay FROM {live} WHERE thread_id = %s "
                               "FOR UPDATE",
             "live_insert_head": f"INSERT INTO {live} (thread_id, run_id, next_n, final, "
-                                "updated_at, relay) VALUES (%s, %s, 0, false, clock_timestamp(), "
-                                "%s) ON CONFLICT (thread_id) DO NOTHING",
-            "live_reset": f"UPDATE {live} SET run_id = %s, relay = %s, next_n = 0, final = false, "
-                          "updated_at = clock_timestamp() WHERE thread_id = %s",
+                                "updated_at, relay, agent) VALUES (%s, %s, 0, false, "
+                                "clock_timestamp(), %s, %s) ON CONFLICT (thread_id) DO NOTHING",
+            "live_reset": f"UPDATE {live} SET run_id = %s, relay = %s, agent = %s, next_n = 0, "
+                          "final = false, updated_at = clock_timestamp() WHERE thread_id = %s",
             "live_advance": f"UPDATE {live} SET next_n = next_n + 1, final = %s, "
                             "updated_at = clock_timestamp() WHERE thread_id = %s",
             "live_batch": f"INSERT INTO {batches} (thread_id, run_id, n, events, final, relay) "
                           "VALUES (%s, %s, %s, %s, %s, %s)",
-            "live_head": f"SELECT run_id, final, relay FROM {live} WHERE thread_id = %s",
+            "live_head": f"SELECT run_id, final, relay, agent FROM {live} WHERE thread_id = %s",
             "live_batches": f"SELECT n, events, final FROM {batches} WHERE thread_id = %s AND "
                             "run_id = %s AND relay IS NOT DISTINCT FROM %s AND n >= %s "
                             "ORDER BY n LIMIT 512",
@@ -664,7 +666,7 @@ class PostgresStore(StateStore):
     # -- live relay ----------------------------------------------------------------------------
 
     async def publish_live(self, thread_id: str, run_id: str, events: Sequence[dict[str, Any]],
-                           *, final: bool) -> None:
+                           *, final: bool, agent: str | None = None) -> None:
         what = f"relay run '{run_id}' of thread '{thread_id}'"
         pool = await self._ready(what)
         sql = self._sql
@@ -677,7 +679,7 @@ class PostgresStore(StateStore):
             relay = uuid.uuid4().hex
         try:
             async with pool.connection() as conn, conn.transaction():
-                await conn.execute(sql["live_insert_head"], (thread_id, run_id, relay))
+                await conn.execute(sql["live_insert_head"], (thread_id, run_id, relay, agent))
                 cur = await conn.execute(sql["live_head_lock"], (thread_id,))
                 head = await cur.fetchone()
                 assert head is not None
@@ -694,7 +696,7 @@ class PostgresStore(StateStore):
                             token is not None and holder[1] != token):
                         return
                     await conn.execute(sql["delete_batches"], (thread_id,))
-                    await conn.execute(sql["live_reset"], (run_id, relay, thread_id))
+                    await conn.execute(sql["live_reset"], (run_id, relay, agent, thread_id))
                     next_n = 0
                 await conn.execute(sql["live_batch"], (thread_id, run_id, next_n,
                                                        _json(list(events)), final, relay))
@@ -718,7 +720,7 @@ class PostgresStore(StateStore):
         head = await self._fetchone(self._sql["live_head"], (thread_id,), retry=True, what=what)
         if head is None or head[1]:
             return
-        run_id, relay = str(head[0]), head[2]
+        run_id, relay, agent = str(head[0]), head[2], head[3]
         wake = asyncio.Event()
         self._live_waiters.setdefault(thread_id, set()).add(wake)
         loop = asyncio.get_running_loop()
@@ -741,14 +743,14 @@ class PostgresStore(StateStore):
                             log.warning("the relay of run %s of thread %s lost batches; "
                                         "following stops here", run_id, thread_id)
                             if events:
-                                yield LiveBatch(run_id, events)
+                                yield LiveBatch(run_id, events, agent=agent)
                             return
                         cursor += 1
                         events.extend(batch)
                         if is_final:
                             final = True
                             break
-                    yield LiveBatch(run_id, events, final)
+                    yield LiveBatch(run_id, events, final, agent)
                     if final:
                         return
                     quiet_since, gone_since = loop.time(), None
@@ -772,7 +774,7 @@ class PostgresStore(StateStore):
                         return
                 if idle_timeout is not None and now - quiet_since >= idle_timeout:
                     quiet_since = now
-                    yield LiveBatch(run_id, [])
+                    yield LiveBatch(run_id, [], agent=agent)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=wait)
         finally:
