@@ -3,34 +3,25 @@ context when it starts, after the client's readables; a source that fails is lef
 
 from __future__ import annotations
 
+import json
 import types
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from ag_ui.core import Context
 
-from copilotkit_runtime import AgentProvider, RunRequest, hookimpl
-from copilotkit_runtime.events import BaseEvent, text_message
-from copilotkit_runtime.testing import make_runtime, run_request
+from copilotkit_runtime import RunRequest, hookimpl
+from copilotkit_runtime.testing import make_runtime, run_request, scripted_plugin
 from copilotkit_runtime.testing.contracts import collect_events
 
 pytestmark = pytest.mark.anyio
 
 
-class ContextEcho(AgentProvider):
-    """Answers with the context it was given, one ``description=value`` per line."""
-
-    async def run(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
-        lines = [f"{c.description}={c.value}" for c in request.context]
-        for event in text_message(["\n".join(lines) or "none"]):
-            yield event
-
-
 def plugin(*sources: Any) -> Any:
     @hookimpl
     def register_agent_providers(registry: Any) -> None:
-        registry.add("context-echo", ContextEcho)
+        scripted_plugin.register_agent_providers(registry)  # type ``scripted``
 
     @hookimpl
     def startup(runtime: Any) -> None:
@@ -42,7 +33,9 @@ def plugin(*sources: Any) -> Any:
 
 
 def text_of(events: list[Any]) -> str:
-    return "".join(e.delta for e in events if e.type.value == "TEXT_MESSAGE_CONTENT")
+    """The context the echo agent received, one ``description=value`` per line."""
+    seen = json.loads("".join(e.delta for e in events if e.type.value == "TEXT_MESSAGE_CONTENT"))
+    return "\n".join(f"{c['description']}={c['value']}" for c in seen["context"]) or "none"
 
 
 async def test_sources_add_context_after_the_clients_and_a_failing_one_is_left_out(
@@ -59,7 +52,7 @@ async def test_sources_add_context_after_the_clients_and_a_failing_one_is_left_o
     async def nothing(request: RunRequest) -> Sequence[Context]:
         return []
 
-    runtime = make_runtime({"agents": {"echo": {"provider": "context-echo"}}},
+    runtime = make_runtime({"agents": {"echo": {"provider": "scripted", "mode": "echo"}}},
                            plugins={"ctx": plugin(clock, broken, nothing)}, load_entry_points=False)
     request = run_request("echo", "hi")
     request.input = request.input.model_copy(
@@ -74,7 +67,7 @@ async def test_sources_add_context_after_the_clients_and_a_failing_one_is_left_o
 
 
 async def test_without_sources_the_context_is_the_clients() -> None:
-    runtime = make_runtime({"agents": {"echo": {"provider": "context-echo"}}},
+    runtime = make_runtime({"agents": {"echo": {"provider": "scripted", "mode": "echo"}}},
                            plugins={"ctx": plugin()}, load_entry_points=False)
     async with runtime.lifespan():
         events = await collect_events(runtime.engine.stream(run_request("echo", "hi")))

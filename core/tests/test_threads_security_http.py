@@ -4,31 +4,25 @@ headers providers see, and threads without authentication (one anonymous owner).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from copilotkit_runtime import AgentProvider, RunRequest, hookimpl
-from copilotkit_runtime.events import BaseEvent, text_message
 from copilotkit_runtime.headers import forwarded_headers
-from copilotkit_runtime.testing import make_runtime, serve_runtime
-
-SEEN_HEADERS: list[dict[str, str]] = []
-
-
-class HeaderEcho(AgentProvider):
-    async def run(self, request: RunRequest) -> AsyncIterator[BaseEvent]:
-        SEEN_HEADERS.append(dict(request.headers))
-        for event in text_message(["ok"]):
-            yield event
+from copilotkit_runtime.testing import (
+    ScriptedProvider,
+    make_runtime,
+    scripted_plugin,
+    serve_runtime,
+)
 
 
-class EchoPlugin:
-    @hookimpl
-    def register_agent_providers(self, registry: Any) -> None:
-        registry.add("header-echo", HeaderEcho)
+def seen_headers(served: Any) -> dict[str, str]:
+    """The headers the last run of the ``echo`` agent was given."""
+    echo = served.runtime.providers["echo"]
+    assert isinstance(echo, ScriptedProvider) and echo.requests
+    return dict(echo.requests[-1].headers)
 
 
 def run_body(thread_id: str | None = None, text: str = "hi") -> dict[str, Any]:
@@ -43,10 +37,10 @@ def served() -> Any:
     headers it is given."""
     runtime = make_runtime({
         "agents": {"demo": {"provider": "demo", "chunk_delay": 0},
-                   "echo": {"provider": "header-echo"}},
+                   "echo": {"provider": "scripted"}},
         "default_agent": "demo",
         "server": {"provider_headers": {"X-Tenant": "from-config"}},
-    }, plugins={"echo": EchoPlugin()})
+    }, plugins={"scripted": scripted_plugin})
     with serve_runtime(runtime) as served:
         yield served
 
@@ -175,12 +169,11 @@ def test_introspection_is_off_when_configured_or_deployed(server: dict[str, Any]
 # -- headers providers see -----------------------------------------------------------------------
 
 def test_providers_see_allowed_headers_and_the_configured_ones_win(served: Any) -> None:
-    SEEN_HEADERS.clear()
     response = httpx.post(f"{served.url}/agent/echo/run", json=run_body(), headers={
         "authorization": "Bearer abc", "x-user-locale": "fr", "x-forwarded-for": "10.0.0.1",
         "x-real-ip": "10.0.0.2", "cookie": "session=secret", "x-tenant": "from-client"})
     assert response.status_code == 200
-    seen = SEEN_HEADERS[-1]
+    seen = seen_headers(served)
     assert seen["authorization"] == "Bearer abc" and seen["x-user-locale"] == "fr"
     assert seen["x-tenant"] == "from-config"
     for absent in ("x-forwarded-for", "x-real-ip", "cookie", "host", "content-length"):
@@ -188,7 +181,7 @@ def test_providers_see_allowed_headers_and_the_configured_ones_win(served: Any) 
 
 
 def test_graphql_runs_get_the_same_headers(served: Any) -> None:
-    SEEN_HEADERS.clear()
+    runs = len(served.runtime.providers["echo"].requests)
     mutation = ("mutation($data: GenerateCopilotResponseInput!) { generateCopilotResponse(data: $data) "
                 "{ threadId messages { __typename } } }")
     data = {"threadId": f"t-{uuid.uuid4().hex}", "frontend": {"actions": []},
@@ -199,8 +192,10 @@ def test_graphql_runs_get_the_same_headers(served: Any) -> None:
     response = httpx.post(served.url, json={"query": mutation, "variables": {"data": data}},
                           headers={"x-user-locale": "de", "cookie": "a=b"})
     assert response.status_code == 200, response.text
-    assert SEEN_HEADERS and SEEN_HEADERS[-1]["x-user-locale"] == "de"
-    assert "cookie" not in SEEN_HEADERS[-1] and SEEN_HEADERS[-1]["x-tenant"] == "from-config"
+    assert len(served.runtime.providers["echo"].requests) == runs + 1
+    seen = seen_headers(served)
+    assert seen["x-user-locale"] == "de"
+    assert "cookie" not in seen and seen["x-tenant"] == "from-config"
 
 
 def test_a_header_named_exactly_is_forwarded_even_if_denied_by_default() -> None:
