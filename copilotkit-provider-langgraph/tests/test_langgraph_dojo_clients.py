@@ -229,3 +229,12 @@ def test_v2_interrupt_is_answered_with_resume_entries(servers: Servers, agent: s
     assert texts_[-1] == theirs_second.texts[-1] == done
     assert roles_and_texts(second["messages"]) == roles_and_texts(reference.messages)
     assert app_state(second["state"]) == app_state(theirs_second.state)
+
+
+def test_v2_frontend_tools_reach_state_ag_ui(servers: Servers) -> None:
+    [step] = v2(servers, "agui", "what do you have?")["steps"]
+    reference = servers.reference("agui", tools=[SET_COLOR])
+    first = reference.say("what do you have?")
+    assert roles_and_texts(step["messages"]) == roles_and_texts(reference.messages) == [
+        ("user", "what do you have?"), ("assistant", "Tools: setColor. Context: none.")]
+    assert first.texts == ["Tools: setColor. Context: none."]
