@@ -9,13 +9,15 @@ import json
 import os
 from typing import Any
 
+from ag_ui_crewai import agui_feedback_provider
 from ag_ui_crewai.sdk import (
     CopilotKitState,
     copilotkit_emit_state,
     copilotkit_predict_state,
     copilotkit_stream,
 )
-from crewai.flow.flow import Flow, start
+from crewai.flow.flow import Flow, listen, start
+from crewai.flow.human_feedback import human_feedback
 from litellm import acompletion
 
 WRITE_DOCUMENT = {"type": "function", "function": {
@@ -53,3 +55,24 @@ class AguiSdkFlow(Flow[DocumentState]):
             self.state.messages.append({"role": "tool", "content": "Document written.",
                                         "tool_call_id": calls[0]["id"]})
         self.state.progress = "done"
+
+
+class ReviewState(CopilotKitState):
+    draft: str = ""
+    verdict: str = ""
+
+
+class AguiReviewFlow(Flow[ReviewState]):
+    """``@human_feedback`` with ag-ui-crewai's own provider, as its endpoint's docs prescribe."""
+
+    @start()
+    @human_feedback(message="Publish this draft?", provider=agui_feedback_provider)
+    def write_draft(self) -> str:
+        self.state.draft = "A short post about runtimes."
+        return self.state.draft
+
+    @listen(write_draft)
+    def publish(self, result: Any) -> None:
+        self.state.verdict = result.feedback
+        self.state.messages.append({"role": "assistant",
+                                    "content": f"Feedback on the draft: {result.feedback}"})

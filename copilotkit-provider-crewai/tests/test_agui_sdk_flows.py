@@ -33,13 +33,14 @@ def respond(body: dict[str, Any]) -> Reply:
     return Reply(content=f"You said: {text}")
 
 
-def reference_events(flow: Any, body: dict[str, Any]) -> list[dict[str, Any]]:
-    """Serve ``flow`` with ag-ui-crewai's endpoint on a free port; POST ``body``; its events."""
+def reference_events(flow: Any, body: dict[str, Any], **options: Any) -> list[dict[str, Any]]:
+    """Serve ``flow`` with ag-ui-crewai's endpoint (``options`` for it) on a free port; POST
+    ``body``; its events."""
     from ag_ui_crewai import add_crewai_flow_fastapi_endpoint
     from fastapi import FastAPI
 
     app = FastAPI()
-    add_crewai_flow_fastapi_endpoint(app, flow, "/agent")
+    add_crewai_flow_fastapi_endpoint(app, flow, "/agent", **options)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -146,3 +147,54 @@ async def test_a_frontend_action_called_through_copilotkit_stream(tmp_path: Path
     assert digest(ours) == digest(theirs)
     assert digest(ours)["tool_calls"] == [("showAlert", {"value": "hi there"})]
 
+
+
+async def test_human_feedback_with_ag_ui_crewais_provider_interrupts_and_resumes_as_there(
+        tmp_path: Path) -> None:
+    """A flow whose ``@human_feedback`` names ag-ui-crewai's ``agui_feedback_provider``: the same
+    interrupt (reason, message, metadata; the id is the thread id on both) as ag-ui-crewai's
+    endpoint with ``emit_interrupt_outcome=True``, and the same resumed flow."""
+    import agui_sdk_agents
+    from ag_ui.core import ResumeEntry
+
+    def resumed_with(interrupt: dict[str, Any]) -> list[ResumeEntry]:
+        return [ResumeEntry(interrupt_id=interrupt["id"], status="resolved", payload="ship it")]
+
+    request = run_request("review", "write a post")
+    async with crewai_runtime(tmp_path, review={"flow": "agui_sdk_agents:AguiReviewFlow"}) as rt:
+        asked = await collect(rt, request)
+        [ours] = asked[-1]["outcome"]["interrupts"]
+        answer = run_request("review", None, thread_id=request.thread_id,
+                             messages=request.messages)
+        answer.input = answer.input.model_copy(update={"resume": resumed_with(ours)})
+        resumed = await collect(rt, answer)
+    # The reference on a thread of its own (CrewAI persists paused flows by thread id).
+    body = {**body_of(request), "threadId": f"ref-{request.thread_id}"}
+    first = reference_events(agui_sdk_agents.AguiReviewFlow(), body, emit_interrupt_outcome=True)
+    [theirs] = first[-1]["outcome"]["interrupts"]
+    second = reference_events(agui_sdk_agents.AguiReviewFlow(), {
+        **body, "runId": "second", "resume": [r.model_dump(mode="json", by_alias=True)
+                                              for r in resumed_with(theirs)]},
+        emit_interrupt_outcome=True)
+
+    def same(interrupt: dict[str, Any], thread: str) -> dict[str, Any]:
+        assert interrupt["id"] == interrupt["metadata"]["crewai"].pop("flowId") == thread
+        return {k: v for k, v in interrupt.items() if k != "id"}
+
+    assert same(ours, request.thread_id) == same(theirs, body["threadId"]) == {
+        "reason": "crewai:human_feedback", "message": "Publish this draft?",
+        "metadata": {"crewai": {"methodName": "write_draft", "emit": None,
+                                "output": "A short post about runtimes."}}}
+    def outcome(events: list[dict[str, Any]]) -> dict[str, Any]:
+        """The conversation and state a client ends with (ag-ui-crewai sends the listener's
+        message in MESSAGES_SNAPSHOT only; ours streams it as well)."""
+        [*_, messages] = [e["messages"] for e in events if e["type"] == "MESSAGES_SNAPSHOT"]
+        [*_, state] = [e["snapshot"] for e in events if e["type"] == "STATE_SNAPSHOT"]
+        return {"messages": [(m["role"], m.get("content")) for m in messages],
+                "state": {k: state.get(k) for k in ("draft", "verdict")},
+                "error": digest(events)["error"]}
+
+    assert outcome(resumed) == outcome(second) == {
+        "messages": [("user", "write a post"), ("assistant", "Feedback on the draft: ship it")],
+        "state": {"draft": "A short post about runtimes.", "verdict": "ship it"}, "error": None}
+    assert texts(resumed) == ["Feedback on the draft: ship it"]

@@ -26,8 +26,9 @@ async def test_ask_interrupts_and_each_answer_resumes_where_it_asked(tmp_path: P
         assert "choose_nights" not in steps(first)
         assert first[-1]["type"] == "RUN_FINISHED"
         [asked] = first[-1]["outcome"]["interrupts"]
-        assert asked["reason"] == "crewai_ask" and asked["message"] == "Which city?"
-        assert asked["metadata"] == {"method": "choose_city", "value": interrupts(first)[0]}
+        assert asked["reason"] == "crewai:ask" and asked["message"] == "Which city?"
+        assert asked["metadata"] == {"crewai": {"flowId": thread, "methodName": "choose_city",
+                                                "metadata": {"field": "city"}}}
 
         second = await collect(rt, answering("trip", thread, forwarded_props={
             "command": {"resume": "Lisbon"}}))

@@ -39,9 +39,11 @@ async def test_human_feedback_interrupts_and_the_answer_resumes_the_flow(tmp_pat
                                       "method": "write_draft"}]
         assert "publish" not in steps(asked)
         [interrupt] = asked[-1]["outcome"]["interrupts"]
-        assert interrupt["reason"] == "crewai_human_feedback"
-        assert interrupt["id"] == f"crewai-feedback-{thread}-write_draft"
-        assert interrupt["message"] == "Publish this draft?"
+        assert interrupt == {"id": thread, "reason": "crewai:human_feedback",
+                             "message": "Publish this draft?",
+                             "metadata": {"crewai": {"flowId": thread, "methodName": "write_draft",
+                                                     "emit": None,
+                                                     "output": "A short post about runtimes."}}}
         assert not [e for e in asked if e["type"] == "RUN_ERROR"]
 
         answer = answering("review", thread, forwarded_props={"command": {"resume": "ship it"}})

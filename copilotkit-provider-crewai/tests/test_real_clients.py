@@ -232,9 +232,9 @@ def test_v2_client_answers_flow_ask_interrupts_and_the_flow_resumes(
     assert result["errors"] == []
     asked, second, third, reloaded = result["steps"]
     [interrupt] = asked["interrupts"]
-    assert interrupt["reason"] == "crewai_ask" and interrupt["message"] == "Which city?"
-    assert interrupt["metadata"]["value"] == {"message": "Which city?", "method": "choose_city",
-                                              "metadata": {"field": "city"}}
+    assert interrupt["reason"] == "crewai:ask" and interrupt["message"] == "Which city?"
+    assert interrupt["metadata"]["crewai"]["methodName"] == "choose_city"
+    assert interrupt["metadata"]["crewai"]["metadata"] == {"field": "city"}
     assert _assistant_texts(asked) == ["Let us plan a trip."]
     assert second["answered"] == 1
     [interrupt] = second["interrupts"]
@@ -259,11 +259,10 @@ def test_v2_client_answers_human_feedback_and_the_flow_resumes(
     assert result["errors"] == []
     asked, resumed, reloaded = result["steps"]
     [interrupt] = asked["interrupts"]
-    assert interrupt["reason"] == "crewai_human_feedback"
+    assert interrupt["reason"] == "crewai:human_feedback"
     assert interrupt["message"] == "Publish this draft?"
-    assert interrupt["metadata"]["value"] == {"message": "Publish this draft?",
-                                              "output": "A short post about runtimes.",
-                                              "method": "write_draft"}
+    assert interrupt["metadata"]["crewai"]["methodName"] == "write_draft"
+    assert interrupt["metadata"]["crewai"]["output"] == "A short post about runtimes."
     assert asked["state"]["draft"] == "A short post about runtimes."
     assert resumed["answered"] == 1 and resumed["interrupts"] == []
     assert _assistant_texts(resumed) == ["Feedback on the draft: ship it"]

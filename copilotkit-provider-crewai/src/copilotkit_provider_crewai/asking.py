@@ -51,6 +51,15 @@ class Question:
             value["metadata"] = self.metadata
         return value
 
+    def interrupt(self, flow_id: str) -> Any:
+        """The AG-UI ``Interrupt``, shaped like ag-ui-crewai's ``@human_feedback`` ones: ``reason``
+        ``crewai:ask``, ``metadata.crewai`` ``{flowId, methodName, metadata}``."""
+        from ag_ui.core import Interrupt
+
+        return Interrupt(id=self.id, reason="crewai:ask", message=self.message,
+                         metadata={"crewai": {"flowId": flow_id, "methodName": self.method,
+                                              "metadata": self.metadata}})
+
     @property
     def waiting(self) -> bool:
         return not self.answer.done()

@@ -61,11 +61,21 @@ def interrupt_value(pending: Any) -> dict[str, Any]:
     return value
 
 
-def interrupt_id(pending: Any) -> str:
-    """The id of the interrupt a paused flow ends its run with; the same after a restart (it
-    names the persisted flow and the method that waits)."""
+def standard_interrupt(pending: Any) -> Any:
+    """The AG-UI ``Interrupt`` a paused flow ends its run with, as ag-ui-crewai's endpoint builds
+    it: ``id`` the flow id (the thread id, so the same after a restart), ``reason``
+    ``crewai:human_feedback``, the decorator's ``message``, a ``responseSchema`` enum of its
+    ``emit`` options, ``metadata.crewai`` ``{flowId, methodName, emit, output}``."""
+    from ag_ui.core import Interrupt
+
     context = pending.context
-    return f"crewai-feedback-{context.flow_id}-{context.method_name}"
+    value = interrupt_value(pending)
+    emit = value.get("options")
+    return Interrupt(
+        id=str(context.flow_id), reason="crewai:human_feedback", message=context.message,
+        response_schema={"type": "string", "enum": emit} if emit else None,
+        metadata={"crewai": {"flowId": context.flow_id, "methodName": context.method_name,
+                             "emit": emit, "output": value["output"]}})
 
 
 def is_pending(result: Any) -> bool:

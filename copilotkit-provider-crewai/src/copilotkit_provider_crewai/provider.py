@@ -275,8 +275,8 @@ class CrewAIProvider(AgentProvider):
                     self._parked[request.thread_id] = _Parked(channel, translator, flow,
                                                               outcome, question)
                     self._asked.record(request.thread_id, question)
-                    for event in _interrupted(request, question.id, "crewai_ask",
-                                              question.message, question.value()):
+                    for event in _interrupted(request, question.interrupt(request.thread_id),
+                                              question.value()):
                         yield event
                     return
                 elif kind == "done":
@@ -286,10 +286,8 @@ class CrewAIProvider(AgentProvider):
                     pending = outcome.get("result")
                     if feedback.is_pending(pending):
                         # @human_feedback paused the flow: ask the client.
-                        value = feedback.interrupt_value(pending)
-                        for event in _interrupted(request, feedback.interrupt_id(pending),
-                                                  "crewai_human_feedback",
-                                                  str(value["message"]), value):
+                        for event in _interrupted(request, feedback.standard_interrupt(pending),
+                                                  feedback.interrupt_value(pending)):
                             yield event
                     return
                 else:
@@ -334,13 +332,11 @@ class CrewAIProvider(AgentProvider):
         return CrewAIStepError(f"the {'crew' if self.kind == 'crew' else 'flow'} raised {detail}")
 
 
-def _interrupted(request: RunRequest, interrupt_id: str, reason: str, message: str,
-                 value: dict[str, Any]) -> list[BaseEvent]:
-    """How a run that waits for an answer ends: ``CUSTOM on_interrupt`` (what v1 clients and
-    react-core's legacy ``useInterrupt`` read) and ``RUN_FINISHED`` with an interrupt outcome
-    (AG-UI standard interrupts, answered by ``resume`` entries)."""
-    interrupt = Interrupt(id=interrupt_id, reason=reason, message=message,
-                          metadata={"method": value.get("method"), "value": value})
+def _interrupted(request: RunRequest, interrupt: Interrupt, value: dict[str, Any]
+                 ) -> list[BaseEvent]:
+    """How a run that waits for an answer ends: ``CUSTOM on_interrupt`` with ``value`` (what v1
+    clients and react-core's legacy ``useInterrupt`` read) and ``RUN_FINISHED`` with an
+    interrupt outcome (AG-UI standard interrupts, answered by ``resume`` entries)."""
     return [CustomEvent(name=INTERRUPT_EVENT, value=value),
             RunFinishedEvent(thread_id=request.thread_id, run_id=request.run_id,
                              outcome=RunFinishedInterruptOutcome(interrupts=[interrupt]))]
