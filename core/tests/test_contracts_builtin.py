@@ -33,6 +33,12 @@ class TestSQLiteStore(StoreContract):
 
 
 class TestDemoProvider(ProviderContract):
+    """The demo agent: every ability (it calls a frontend action its message names, answers
+    the action's result and keeps the frontend's state beside its own)."""
+
+    tool_prompt = "please call contract_tool"
+    starting_state = {"color": "red"}
+
     @pytest.fixture
     async def provider(self, tmp_path: Path) -> AsyncIterator[DemoAgentProvider]:
         context = ProviderContext(config_dir=tmp_path, store=MemoryStore(), actions={},
