@@ -282,3 +282,22 @@ async def test_the_transport_speaks_httpx2_for_sdks_built_on_it() -> None:
     async with lean_async_client(flavour=httpx2, timeout=0.3) as client:
         with pytest.raises(httpx2.ConnectError):
             await client.get("http://127.0.0.1:9/")
+
+
+async def test_sse_events_name_each_event_however_the_bytes_are_cut() -> None:
+    from copilotkit_runtime.http import sse_events
+
+    stream = (b"event: message_start\r\ndata: {\"a\": 1}\r\n\r\n: a comment\n\n"
+              b"data: plain\ndata: two lines\n\nevent: message_stop\ndata: {}")
+
+    async def collect(*pieces: bytes) -> list[tuple[bytes, bytes]]:
+        async def body() -> AsyncIterator[bytes]:
+            for piece in pieces:
+                yield piece
+        return [event async for event in sse_events(body())]
+
+    whole = await collect(stream)
+    assert whole == [(b"message_start", b'{"a": 1}'), (b"", b"plain\ntwo lines"),
+                     (b"message_stop", b"{}")]
+    for cut in range(1, len(stream)):
+        assert await collect(stream[:cut], stream[cut:]) == whole, cut

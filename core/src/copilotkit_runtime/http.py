@@ -34,14 +34,15 @@ import contextlib
 import functools
 import sys
 import urllib.request
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from types import ModuleType
 from typing import Any, ClassVar
 
 import httptools
 import httpx
 
-__all__ = ["LeanHTTPTransport", "httpx_flavour", "lean_async_client", "lean_transport"]
+__all__ = ["LeanHTTPTransport", "httpx_flavour", "lean_async_client", "lean_transport",
+           "sse_events"]
 
 #: a body nobody reads stops being read from the socket past this many buffered bytes
 _HIGH_WATER = 256 * 1024
@@ -390,3 +391,36 @@ def lean_async_client(*, flavour: ModuleType = httpx, **kwargs: Any) -> Any:
     passed on), e.g. an SDK's ``http_client``."""
     transport = lean_transport(flavour=flavour, trust_env=kwargs.get("trust_env", True))
     return flavour.AsyncClient(transport=transport, **kwargs)
+
+
+async def sse_events(pieces: AsyncIterable[bytes]) -> AsyncIterator[tuple[bytes, bytes]]:
+    """The server-sent events of a byte stream cut anywhere, as ``(event, data)``: ``event``
+    the event's name (``b""`` when it has none), ``data`` its data lines joined by newlines.
+    Comments and other fields are skipped; lines end in LF or CRLF; an event the stream ends
+    in without its blank line still counts."""
+    rest = b""
+    data: list[bytes] = []
+    event = b""
+    async for piece in pieces:
+        lines = (rest + piece).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if line:
+                if line.startswith(b"data:"):
+                    data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+                elif line.startswith(b"event:"):
+                    event = line[6:].strip()
+                continue
+            if data:
+                yield event, b"\n".join(data)
+            data, event = [], b""
+    if rest.endswith(b"\r"):
+        rest = rest[:-1]
+    if rest.startswith(b"data:"):
+        data.append(rest[6:] if rest.startswith(b"data: ") else rest[5:])
+    elif rest.startswith(b"event:"):
+        event = rest[6:].strip()
+    if data:
+        yield event, b"\n".join(data)

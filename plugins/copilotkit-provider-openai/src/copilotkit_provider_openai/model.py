@@ -24,7 +24,7 @@ import openai
 import orjson
 from ag_ui.core import Message
 
-from copilotkit_runtime.http import httpx_flavour, lean_async_client
+from copilotkit_runtime.http import httpx_flavour, lean_async_client, sse_events
 from copilotkit_runtime.llm import (
     ChatModel,
     LLMAuthError,
@@ -195,34 +195,13 @@ class OpenAIChatModel(ChatModel):
 
 
 async def _sse_data(response: httpx.Response) -> AsyncGenerator[bytes, None]:
-    """The ``data`` of each server-sent event of a message type (data lines joined by newlines,
-    comments and other fields skipped; lines end in LF or CRLF); an ``error`` event raises."""
-    rest = b""
-    data: list[bytes] = []
-    event = b""
-    async for piece in response.aiter_bytes():
-        lines = (rest + piece).split(b"\n")
-        rest = lines.pop()
-        for line in lines:
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if line:
-                if line.startswith(b"data:"):
-                    data.append(line[6:] if line.startswith(b"data: ") else line[5:])
-                elif line.startswith(b"event:"):
-                    event = line[6:].strip()
-                continue
-            if data:
-                joined = b"\n".join(data)
-                if event == b"error":
-                    raise ValueError(f"the stream sent an error event: {joined[:200]!r}")
-                if event in (b"", b"message"):
-                    yield joined
-            data, event = [], b""
-    if rest.startswith(b"data:"):
-        data.append(rest[6:] if rest.startswith(b"data: ") else rest[5:])
-    if data and event in (b"", b"message"):
-        yield b"\n".join(data)
+    """The ``data`` of each server-sent event of a message type (other named events skipped);
+    an ``error`` event raises."""
+    async for event, data in sse_events(response.aiter_bytes()):
+        if event == b"error":
+            raise ValueError(f"the stream sent an error event: {data[:200]!r}")
+        if event in (b"", b"message"):
+            yield data
 
 
 def _message(exc: openai.APIStatusError) -> str:
