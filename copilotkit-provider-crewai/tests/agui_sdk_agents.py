@@ -9,6 +9,7 @@ import json
 import os
 from typing import Any
 
+import feedback_agents
 from ag_ui_crewai import agui_feedback_provider
 from ag_ui_crewai.sdk import (
     CopilotKitState,
@@ -68,11 +69,8 @@ class AguiReviewFlow(Flow[ReviewState]):
     @start()
     @human_feedback(message="Publish this draft?", provider=agui_feedback_provider)
     def write_draft(self) -> str:
-        self.state.draft = "A short post about runtimes."
-        return self.state.draft
+        return feedback_agents.write(self.state)
 
     @listen(write_draft)
     def publish(self, result: Any) -> None:
-        self.state.verdict = result.feedback
-        self.state.messages.append({"role": "assistant",
-                                    "content": f"Feedback on the draft: {result.feedback}"})
+        feedback_agents.publish(self.state, result)

@@ -14,18 +14,28 @@ class ReviewState(FlowState):
     verdict: str = ""
 
 
+def write(state: Any) -> str:
+    """The draft step of the review flows."""
+    state.draft = "A short post about runtimes."
+    return str(state.draft)
+
+
+def publish(state: Any, result: Any) -> None:
+    """The step after the review: keep the verdict, say it."""
+    state.verdict = result.feedback
+    state.messages.append({"role": "assistant",
+                           "content": f"Feedback on the draft: {result.feedback}"})
+
+
 class ReviewFlow(Flow[ReviewState]):
     @start()
     @human_feedback(message="Publish this draft?")
     def write_draft(self) -> str:
-        self.state.draft = "A short post about runtimes."
-        return self.state.draft
+        return write(self.state)
 
     @listen(write_draft)
     def publish(self, result: Any) -> None:
-        self.state.verdict = result.feedback
-        self.state.messages.append({"role": "assistant",
-                                    "content": f"Feedback on the draft: {result.feedback}"})
+        publish(self.state, result)
 
 
 class TripState(FlowState):
