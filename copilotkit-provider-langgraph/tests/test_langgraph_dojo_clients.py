@@ -238,3 +238,19 @@ def test_v2_frontend_tools_reach_state_ag_ui(servers: Servers) -> None:
     assert roles_and_texts(step["messages"]) == roles_and_texts(reference.messages) == [
         ("user", "what do you have?"), ("assistant", "Tools: setColor. Context: none.")]
     assert first.texts == ["Tools: setColor. Context: none."]
+
+
+def test_v1_regenerate_answers_the_last_user_message_again(servers: Servers) -> None:
+    """What react-core 1.10.6's regenerate sends: the conversation up to the user message, the
+    reply to it dropped. (ag-ui-langgraph appends a new answer instead; no parity here.)"""
+    chat = Frontend(servers.ours, "echo")
+    chat.send("first")
+    chat.send("second")
+    dropped = chat.messages.pop()
+    assert dropped.get("content") == "You said 'second' (3 messages so far, 2 from you)"
+    again = chat.send()
+    assert texts(again) == ["You said 'second' (3 messages so far, 2 from you)"]
+    assert [m.get("content") for m in chat.messages] == [
+        "first", "You said 'first' (1 messages so far, 1 from you)",
+        "second", "You said 'second' (3 messages so far, 2 from you)"]
+    assert chat.messages[-1]["id"] != dropped["id"]
