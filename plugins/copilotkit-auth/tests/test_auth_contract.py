@@ -7,9 +7,9 @@ import time
 
 import jwt
 import pytest
-
 from copilotkit_auth.api_key import ApiKeyAuth, ApiKeyOptions
 from copilotkit_auth.jwt_auth import JwtAuth, JwtOptions
+
 from copilotkit_runtime.testing import MiddlewareContract
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
