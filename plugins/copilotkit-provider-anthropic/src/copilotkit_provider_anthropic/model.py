@@ -46,7 +46,7 @@ from copilotkit_runtime.llm import (
     Usage,
 )
 
-from .plugin import DEFAULT_MAX_TOKENS
+from .defaults import DEFAULT_MAX_TOKENS
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicChatModel", "to_anthropic_messages"]
 

@@ -26,10 +26,10 @@ from pydantic import Field
 from copilotkit_runtime import hookimpl
 from copilotkit_runtime.llm import ChatModel, LLMOptions, LLMProvider
 
+from .defaults import DEFAULT_MAX_TOKENS
+
 DEFAULT_MODEL = "claude-3-5-sonnet-latest"
 KEY_VARIABLE = "ANTHROPIC_API_KEY"
-#: the Messages API requires ``max_tokens``
-DEFAULT_MAX_TOKENS = 4096
 
 
 class AnthropicOptions(LLMOptions):
