@@ -14,6 +14,10 @@ main against a branch in one run:
 ``--mode v2`` (or ``v2-single``) loads the AG-UI route instead; ``floor``, ``floor-json`` and
 ``ts`` are sides there too (the TypeScript side is then the runtime 1.75 of bench/ts-v2).
 
+``--scale N`` runs the scale test instead of a load phase: N streams held open at once on a
+fresh server per variant and round (``--hold-seconds S``: held until each got a keep-alive),
+reporting memory per open stream and the times to open and finish them all.
+
 Prints mean and range of each figure.
 """
 
@@ -39,6 +43,9 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=3000)
     p.add_argument("--tokens", type=int, default=200)
     p.add_argument("--mode", default="chat", choices=["chat", "agent", *bench.V2_MODES])
+    p.add_argument("--scale", type=int, default=0,
+                   help="hold this many idle streams instead of a load phase")
+    p.add_argument("--hold-seconds", type=float, default=0.0)
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args()
     bench.CLIENT_LOOP = "uvloop" if bench.have_uvloop() else "asyncio"
@@ -58,12 +65,18 @@ def main() -> None:
     results: dict[str, list[dict]] = {s.label: [] for s in sides}
     for rnd in range(args.rounds):
         for side in sides:
+            if args.scale:
+                results[side.label].append(scale(side, args, logdir))
+                continue
             with bench.server(side, args.tokens, 0, logdir) as (port, pid):
                 r = bench.run(bench.load_phase(port, pid, args.concurrency, args.requests, ns))
             results[side.label].append(r)
             print(f"round {rnd + 1} {side.label:<14} {r['requestsPerSecond']:>7} req/s  "
                   f"cpu {r['server']['cpuMsPerRequest']} ms/req  ttfb p99 {r['ttfbMs']['p99']} ms  "
                   f"failed {r['failed']}", file=sys.stderr, flush=True)
+    if args.scale:
+        print_scale(args, results)
+        return
     print(f"\nc={args.concurrency}, {args.requests} requests, {args.rounds} rounds (mean [min-max])")
     print("| variant | requests/s | server CPU ms/req | TTFB p50 ms | TTFB p99 ms | total p99 ms | peak RSS MB |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -77,6 +90,43 @@ def main() -> None:
         print(f"| {label} | " + " | ".join(cols) + " |")
     if args.out:
         args.out.write_text(json.dumps(results, indent=1))
+
+
+def scale(side: bench.Side, args: argparse.Namespace, logdir: Path) -> dict:
+    import time
+
+    import loadclient
+
+    with bench.server(side, args.tokens, 0, logdir) as (port, pid):
+        warm = loadclient.PhaseConfig("127.0.0.1", port, 5, 20, tokens=args.tokens, mode=args.mode)
+        bench.run(loadclient.run_phase(warm))
+        time.sleep(0.5)
+        r = bench.run(loadclient.run_scale("127.0.0.1", port, args.scale, tokens=args.tokens,
+                                           server_pid=pid, mode=args.mode,
+                                           hold_seconds=args.hold_seconds))
+    print(f"{side.label:<14} held {r['heldWithFirstChunk']} kept alive {r['keptAliveWhileHeld']} "
+          f"complete {r['completeAfterRelease']} failed {r['failed']}  "
+          f"{r['memoryPerOpenStreamKB']} KB/stream  open {r['secondsToOpenAll']} s  "
+          f"finish {r['secondsToFinishAll']} s", file=sys.stderr, flush=True)
+    return r
+
+
+def print_scale(args: argparse.Namespace, results: dict[str, list[dict]]) -> None:
+    print(f"\n{args.scale} held streams, {args.rounds} rounds (mean [min-max])")
+    print("| variant | KB per open stream | RSS all held MB | s to open all | s to finish all "
+          "| kept alive | complete | failed |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for label, rs in results.items():
+        cols = []
+        for get in (lambda r: r["memoryPerOpenStreamKB"], lambda r: r["rssMB"]["allHeld"],
+                    lambda r: r["secondsToOpenAll"], lambda r: r["secondsToFinishAll"]):
+            vs = [get(r) for r in rs]
+            cols.append(f"{statistics.fmean(vs):.1f} [{min(vs):.1f}-{max(vs):.1f}]")
+        kept = [r["keptAliveWhileHeld"] for r in rs]
+        cols.append("-" if None in kept else str(min(kept)))
+        cols.append(str(min(r["completeAfterRelease"] for r in rs)))
+        cols.append(str(sum(r["failed"] for r in rs)))
+        print(f"| {label} | " + " | ".join(cols) + " |")
 
 
 if __name__ == "__main__":

@@ -97,6 +97,8 @@ V2_HEADERS = [
     ("accept-encoding", "gzip, deflate"),
 ]
 _V2_FIRST_TEXT = b"Bench reply."
+#: an SSE keep-alive comment (``agui/endpoints.py``; 13 bytes, so the 16-byte tail can hold it)
+KEEPALIVE = b": keep-alive\n"
 V2_USER_TEXT = "Hello from the harness"
 
 
@@ -570,6 +572,10 @@ async def run_phase(cfg: PhaseConfig, *, on_progress: Callable[[int], None] | No
     first_text: list[float] = []
     totals: list[float] = []
     nbytes: list[int] = []
+    #: TTFB of each connection's first request (at c=500 the 500 of them arrive at once) and
+    #: of the requests after it, to tell the opening burst from the steady state
+    ttfb_first: list[float] = []
+    ttfb_later: list[float] = []
     failures: list[str] = []
     ok = 0
 
@@ -577,12 +583,14 @@ async def run_phase(cfg: PhaseConfig, *, on_progress: Callable[[int], None] | No
         nonlocal ok
         conn: _Conn | None = None
         for n in counter:
+            fresh = False
             if conn is None or conn.closed:
                 try:
                     conn = await _open(cfg.host, cfg.port)
                 except OSError as exc:
                     failures.append(f"connect: {exc}")
                     continue
+                fresh = True
             resp = await conn.request(factory.make(), cfg.timeout, factory.marker)
             problem = resp.error or quick_check(resp, cfg.tokens, cfg.mode)
             if problem is None and (n < cfg.full_checks or n % 50 == 0):
@@ -595,6 +603,7 @@ async def run_phase(cfg: PhaseConfig, *, on_progress: Callable[[int], None] | No
                 continue
             ok += 1
             ttfb.append(resp.ttfb)
+            (ttfb_first if fresh else ttfb_later).append(resp.ttfb)
             first_text.append(resp.first_text)
             totals.append(resp.total)
             nbytes.append(resp.nbytes)
@@ -633,6 +642,12 @@ async def run_phase(cfg: PhaseConfig, *, on_progress: Callable[[int], None] | No
         "wallSeconds": round(wall, 3),
         "requestsPerSecond": round(ok / wall, 1) if wall else 0.0,
         "ttfbMs": {"p50": ms(ttfb, 50), "p99": ms(ttfb, 99)},
+        "ttfbMsFirstOnConnection": {"n": len(ttfb_first), "p50": ms(ttfb_first, 50),
+                                    "p99": ms(ttfb_first, 99),
+                                    "max": round(max(ttfb_first, default=0) * 1000, 2)},
+        "ttfbMsLater": {"n": len(ttfb_later), "p50": ms(ttfb_later, 50),
+                        "p99": ms(ttfb_later, 99),
+                        "max": round(max(ttfb_later, default=0) * 1000, 2)},
         "firstTextChunkMs": {"p50": ms(first_text, 50), "p99": ms(first_text, 99)},
         "totalMs": {"p50": ms(totals, 50), "p99": ms(totals, 99)},
         "avgResponseBytes": round(sum(nbytes) / len(nbytes)) if nbytes else 0,
@@ -688,28 +703,42 @@ async def _http(host: str, port: int, method: str, path: str) -> dict[str, Any]:
 
 async def run_scale(host: str, port: int, streams: int, *, tokens: int, server_pid: int,
                     mode: str = "chat", timeout: float = 180.0,  # noqa: ASYNC109
-                    connect_parallelism: int = 100,
+                    connect_parallelism: int = 100, hold_seconds: float = 0.0,
                     on_held: Callable[[], Awaitable[Any]] | None = None) -> dict[str, Any]:
     """Hold ``streams`` streams open at once (each has its first chunk and then waits), measure
-    the server's memory, release them, and check each one still gets the whole reply."""
+    the server's memory, release them, and check each one still gets the whole reply.
+
+    With ``hold_seconds``, the streams stay held until each has received a keep-alive
+    (``KEEPALIVE`` bytes after its first chunk) or that many seconds have passed since the
+    last one opened; how many got one is reported (an SSE server sends one after 15 s idle)."""
     factory = RequestFactory(host, port, mode=mode, user_text="hold on, bench")
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(connect_parallelism)
     all_held = asyncio.Event()
+    all_kept = asyncio.Event()
     held = 0
+    kept = 0  # streams that received a keep-alive while held
     rss_before = proc_mem_mb(server_pid)["VmRSS"]
     cpu0 = proc_cpu_seconds(server_pid)
     t0 = time.perf_counter()
 
     class Holder(_Conn):
+        kept_alive = False
+
         def data_received(self, data: bytes) -> None:
-            nonlocal held
+            nonlocal held, kept
             had_text = bool(self.t_text)
+            before = self.tail
             super().data_received(data)
             if self.t_text and not had_text:
                 held += 1
                 if held == streams:
                     all_held.set()
+            elif had_text and not self.kept_alive and KEEPALIVE in before + data:
+                self.kept_alive = True
+                kept += 1
+                if kept == streams:
+                    all_kept.set()
 
     async def one() -> Response:
         async with gate:
@@ -731,6 +760,15 @@ async def run_scale(host: str, port: int, streams: int, *, tokens: int, server_p
         t_held = time.perf_counter() - t0
         await asyncio.sleep(1.0)  # let the server settle with everything open
         rss_held = proc_mem_mb(server_pid)["VmRSS"]
+        t_kept = None
+        if hold_seconds > 0:
+            waiter = loop.create_task(all_kept.wait())
+            await asyncio.wait([waiter, everything], timeout=hold_seconds,  # type: ignore[type-var]
+                               return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if all_kept.is_set():
+                t_kept = round(time.perf_counter() - t0, 2)
+        rss_kept = proc_mem_mb(server_pid)["VmRSS"]
         info = await _http(host, port, "GET", "/bench/info")
         extra = await on_held() if on_held is not None else None
         released = await _http(host, port, "POST", "/bench/release")
@@ -762,9 +800,13 @@ async def run_scale(host: str, port: int, streams: int, *, tokens: int, server_p
         "completeAfterRelease": complete,
         "failed": len(failures),
         "failureSamples": failures[:5],
+        "holdSeconds": hold_seconds,
+        "keptAliveWhileHeld": kept if hold_seconds > 0 else None,
+        "secondsToAllKeptAlive": t_kept,
         "secondsToOpenAll": round(t_held, 2),
         "secondsToFinishAll": round(t_rest, 2),
         "rssMB": {"before": round(rss_before, 1), "allHeld": round(rss_held, 1),
+                  "afterHold": round(rss_kept, 1),
                   "peakSampled": round(sampler.peak, 1), "after": round(rss_after, 1)},
         "memoryPerOpenStreamKB": round((rss_held - rss_before) * 1024 / streams, 1),
         "serverCpuSeconds": round(proc_cpu_seconds(server_pid) - cpu0, 2),

@@ -93,8 +93,9 @@ def build_app(tokens: int, state_every: int, loop: str, http: str,
 
     baseline: list[object] = []
 
-    async def trace(action: str = "diff") -> JSONResponse:
-        """With --tracemalloc: ``mark`` takes a baseline, ``diff`` the growth by file since."""
+    async def trace(action: str = "diff", key: str = "filename", top: int = 25) -> JSONResponse:
+        """With --tracemalloc: ``mark`` takes a baseline, ``diff`` the growth since, by file
+        (``key=lineno``: by allocating line)."""
         import tracemalloc
 
         if not tracemalloc.is_tracing():
@@ -103,10 +104,18 @@ def build_app(tokens: int, state_every: int, loop: str, http: str,
         if action == "mark" or not baseline:
             baseline[:] = [snap]
             return JSONResponse({"marked": True})
-        stats = snap.compare_to(baseline[0], "filename")  # type: ignore[arg-type]
+        if key == "traceback":  # the callers of the top allocating lines (--tracemalloc-frames)
+            stats = snap.compare_to(baseline[0], "traceback")  # type: ignore[arg-type]
+            return JSONResponse({"growthByTraceback": [
+                [round(st.size_diff / 1024, 1), st.count_diff,
+                 [f"{f.filename.split('site-packages/')[-1].split('src/')[-1]}:{f.lineno}"
+                  for f in st.traceback]] for st in stats[:top]]})
+        stats = snap.compare_to(baseline[0], "lineno" if key == "lineno" else "filename")  # type: ignore[arg-type]
         return JSONResponse({"growthKBByFile": [
-            [str(st.traceback[0].filename).split("site-packages/")[-1].split("src/")[-1],
-             round(st.size_diff / 1024, 1), st.count_diff] for st in stats[:25]]})
+            [str(st.traceback[0].filename).split("site-packages/")[-1].split("src/")[-1]
+             + (f":{st.traceback[0].lineno}" if key == "lineno" else ""),
+             round(st.size_diff / 1024, 1), st.count_diff] for st in stats[:top]],
+            "totalKB": round(sum(st.size_diff for st in stats) / 1024, 1)})
 
     app.add_api_route("/bench/tracemalloc", trace, methods=["GET"])
     app.add_api_route("/bench/release", release, methods=["POST"])
@@ -143,11 +152,13 @@ def main() -> None:
     parser.add_argument("--thread-ttl", type=float, default=0, help="store.thread_ttl_seconds")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="diagnostics: trace allocations (slow); see /bench/tracemalloc")
+    parser.add_argument("--tracemalloc-frames", type=int, default=1,
+                        help="frames kept per traced allocation (key=traceback shows them)")
     args = parser.parse_args()
     if args.tracemalloc:
         import tracemalloc
 
-        tracemalloc.start(1)
+        tracemalloc.start(args.tracemalloc_frames)
     if args.coalesce_steps is not None:
         from copilotkit_runtime import engine
 

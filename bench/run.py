@@ -290,7 +290,9 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
                 run(loadclient.run_phase(warm))
                 time.sleep(0.5)
                 result = run(loadclient.run_scale("127.0.0.1", port, n, tokens=args.tokens,
-                                                  server_pid=pid, mode=args.mode))
+                                                  server_pid=pid, mode=args.mode,
+                                                  hold_seconds=args.hold_seconds,
+                                                  timeout=args.scale_timeout))
             result.update(side=side.name)
             scale.append(result)
             print(f"scale {n} streams {side.name:<8} held {result['heldWithFirstChunk']} "
@@ -365,7 +367,8 @@ def summarize(phases: list[dict[str, Any]], scale: list[dict[str, Any]], sides: 
                 out["scale"].setdefault(side, {})[str(s["streams"])] = {
                     k: s[k] for k in ("heldWithFirstChunk", "completeAfterRelease", "failed",
                                       "memoryPerOpenStreamKB", "secondsToOpenAll",
-                                      "secondsToFinishAll")
+                                      "secondsToFinishAll", "keptAliveWhileHeld",
+                                      "secondsToAllKeptAlive")
                 } | {"rssAllHeldMB": s["rssMB"]["allHeld"]}
     return out
 
@@ -435,14 +438,15 @@ def table(result: dict[str, Any]) -> str:
     if scale:
         lines.append("")
         lines.append("| side | streams | held (first chunk) | complete after release | failed "
-                     "| RSS all held MB | memory per open stream KB | s to open all | s to finish all |")
-        lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+                     "| RSS all held MB | memory per open stream KB | s to open all | kept alive while held "
+                     "| s to finish all |")
+        lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for s in sides:
             for n, e in scale.get(s, {}).items():
                 lines.append(f"| {side_label(s)} | {n} | {e['heldWithFirstChunk']} | "
                              f"{e['completeAfterRelease']} | {e['failed']} | {fmt(e['rssAllHeldMB'])} | "
                              f"{fmt(e['memoryPerOpenStreamKB'])} | {fmt(e['secondsToOpenAll'])} | "
-                             f"{fmt(e['secondsToFinishAll'])} |")
+                             f"{fmt(e.get('keptAliveWhileHeld'))} | {fmt(e['secondsToFinishAll'])} |")
     return "\n".join(lines)
 
 
@@ -510,6 +514,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sides", default=None, help="comma list of py, py-fast, py-untuned, ts "
                    "(default: all available)")
     p.add_argument("--scale", type=ints, default=[1000], help="held streams (comma list; 0: none)")
+    p.add_argument("--hold-seconds", type=float, default=0.0,
+                   help="scale test: keep the streams held until each got a keep-alive, at most "
+                   "this long after the last opened (v2 sends one after 15 s idle; try 25)")
+    p.add_argument("--scale-timeout", type=float, default=180.0,
+                   help="scale test: seconds each held stream may take in all")
     p.add_argument("--client-loop", choices=["auto", "asyncio", "uvloop"], default="auto")
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--py-extra", default="", help="extra arguments for bench/py_server.py "

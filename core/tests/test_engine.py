@@ -207,6 +207,86 @@ async def test_stop_ends_the_stream_properly(runtime: Any) -> None:
     assert snapshot.messages[-1]["content"] == "first"
 
 
+async def _until_content(run: Any) -> Any:
+    """Read ``run`` up to its first text chunk (the ``wait`` agent then waits); the reader
+    (kept open: closing it would cancel the run)."""
+    reader = run.event_batches()
+    async for batch in reader:
+        if any(e.type is EventType.TEXT_MESSAGE_CONTENT for e in batch):
+            break
+    return reader
+
+
+async def test_a_waiting_run_has_no_task_but_its_provider(runtime: Any) -> None:
+    """The lease is kept by timers and the store's stop signal, not by tasks per run."""
+    before = asyncio.all_tasks()
+    request = run_request("wait")
+    run = await runtime.engine.start(request)
+    events = await _until_content(run)
+    await asyncio.sleep(0)
+    assert [t for t in asyncio.all_tasks() - before if not t.done()] == [run.task]
+    assert await runtime.engine.stop(request.thread_id) is True
+    async for _ in events:
+        pass
+    assert run.outcome == "stopped"
+
+
+async def test_a_run_longer_than_its_lock_ttl_keeps_its_thread() -> None:
+    rt = runtime_with({"wait": {"provider": "scripted", "mode": "wait"}},
+                      store={"lock_ttl_seconds": 0.15})
+    await rt.startup()
+    try:
+        request = run_request("wait")
+        run = await rt.engine.start(request)
+        reader = await _until_content(run)
+        await asyncio.sleep(0.6)  # four lock lifetimes: only renewals keep the thread
+        with pytest.raises(ThreadBusyError):
+            await rt.engine.start(run_request("wait", thread_id=request.thread_id))
+        rt.providers["wait"].release(request.thread_id)
+        rest = [e async for batch in reader for e in batch]
+        assert rest[-1].type is EventType.RUN_FINISHED and run.outcome == "success"
+    finally:
+        await rt.shutdown()
+
+
+async def test_a_run_whose_lock_is_taken_ends_with_thread_lock_lost() -> None:
+    rt = runtime_with({"wait": {"provider": "scripted", "mode": "wait"}},
+                      store={"lock_ttl_seconds": 0.15})
+    await rt.startup()
+    try:
+        before = asyncio.all_tasks()
+        request = run_request("wait")
+        run = await rt.engine.start(request)
+        reader = await _until_content(run)
+        # As if the lock had expired and another process's run had taken the thread:
+        rt.store._locks[request.thread_id] = ("someone-else", float("inf"))
+        async with asyncio.timeout(10):
+            rest = [e async for batch in reader for e in batch]
+        assert rest[-1].type is EventType.RUN_ERROR and rest[-1].code == "THREAD_LOCK_LOST"
+        assert run.outcome == "error"
+        assert request.run_id in rt.providers["wait"].cleaned_up
+        assert [t for t in asyncio.all_tasks() - before if not t.done()] == []
+    finally:
+        await rt.shutdown()
+
+
+async def test_stop_reaches_a_lease_without_a_stop_signal(runtime: Any, monkeypatch: Any) -> None:
+    """A store whose leases have no ``stop_signal`` (they poll): its ``wait_for_stop`` runs."""
+    from copilotkit_runtime.default_plugins import memory_store
+
+    monkeypatch.setattr(memory_store._MemoryLease, "stop_signal", lambda self: None)
+    before = asyncio.all_tasks()
+    request = run_request("wait")
+    run = await runtime.engine.start(request)
+    reader = await _until_content(run)
+    assert len([t for t in asyncio.all_tasks() - before if not t.done()]) == 2  # + wait_for_stop
+    assert await runtime.engine.stop(request.thread_id) is True
+    rest = [e async for batch in reader for e in batch]
+    assert run.outcome == "stopped" and rest[-1].type is EventType.RUN_FINISHED
+    await run.wait()
+    assert [t for t in asyncio.all_tasks() - before if not t.done()] == []
+
+
 async def test_stop_of_an_idle_thread_reports_nothing_running(runtime: Any) -> None:
     assert await runtime.engine.stop("idle-thread") is False
 

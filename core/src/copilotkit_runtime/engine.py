@@ -49,6 +49,7 @@ from .providers import AgentInfo, AgentProvider, RunRequest, ThreadSnapshot
 from .recorder import RunRecorder
 from .relay import follow_remote, publish_run
 from .runhooks import RunContext, RunFailure, RunHook
+from .signals import Signal
 from .stores import (
     LiveBatch,
     RunLease,
@@ -140,6 +141,9 @@ class Engine:
         #: the runs in progress in this process, by (thread id, run id): run ids come from
         #: clients, and two threads may use the same one
         self.active_runs: dict[tuple[str, str], Run] = {}
+        #: the same runs by thread, oldest first (a scan of all runs per start was quadratic
+        #: with thousands of open streams)
+        self._thread_runs: dict[str, list[Run]] = {}
         self._relays: set[asyncio.Task[None]] = set()
         #: set once the server is shutting down: no new runs (see :meth:`drain`)
         self.draining = False
@@ -463,10 +467,24 @@ class Engine:
 
     def active_run(self, thread_id: str) -> Run | None:
         """The run in progress on ``thread_id`` in this process, if any."""
-        for run in self.active_runs.values():
-            if run.thread_id == thread_id and not run.closed:
+        for run in self._thread_runs.get(thread_id, ()):
+            if not run.closed:
                 return run
         return None
+
+    def _add_active(self, run: Run) -> None:
+        self.active_runs[(run.thread_id, run.request.run_id)] = run
+        self._thread_runs.setdefault(run.thread_id, []).append(run)
+
+    def _drop_active(self, run: Run) -> None:
+        key = (run.thread_id, run.request.run_id)
+        if self.active_runs.get(key) is run:  # not a newer run reusing the id
+            del self.active_runs[key]
+        runs = self._thread_runs.get(run.thread_id)
+        if runs is not None and run in runs:
+            runs.remove(run)
+            if not runs:
+                del self._thread_runs[run.thread_id]
 
     async def stop(self, thread_id: str, run_id: str | None = None,
                    owner: str = ANONYMOUS_OWNER) -> bool:
@@ -561,11 +579,12 @@ class Run:
         self.relay: asyncio.Task[None] | None = None
         self.log: list[BaseEvent] = []
         self.closed = False
-        self._wakeup = asyncio.Event()
-        self.ended = asyncio.Event()  # set with ``closed``
+        # (Signals, not asyncio.Events: a held-open run keeps these; see signals.py)
+        self._wakeup = Signal()
+        self.ended = Signal()  # set with ``closed``
         #: the run's history write: started, done (``saved``), and whether it stored events
         self.saving = False
-        self.saved = asyncio.Event()
+        self.saved = Signal()
         self.in_history = False
         self._stopping = False
         self._shutting_down = False
@@ -583,7 +602,7 @@ class Run:
         """Start the provider (done by the first reader; call it to run without one)."""
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._pump())
-            self.engine.active_runs[(self.thread_id, self.request.run_id)] = self
+            self.engine._add_active(self)
             if self.engine.relays_live:
                 self.engine._start_relay(self)
 
@@ -668,15 +687,9 @@ class Run:
                 if self.closed:
                     break
                 self._wakeup.clear()
-                if idle_timeout is None:
-                    await self._wakeup.wait()
-                else:
-                    try:
-                        # (asyncio.timeout: no task per wait, unlike wait_for)
-                        async with asyncio.timeout(idle_timeout):
-                            await self._wakeup.wait()
-                    except TimeoutError:
-                        yield []
+                # (one timer per idle wait: no task, unlike wait_for, and no timeout scope)
+                if not await self._wakeup.wait(idle_timeout):
+                    yield []
         finally:
             if owner and not self.detached and not task.done():
                 task.cancel()
@@ -731,7 +744,7 @@ class Run:
                                record_events=self.engine.options.record_events)
         me = asyncio.current_task()
         assert me is not None
-        keeper = asyncio.get_running_loop().create_task(self._keep_lease(me))
+        keeper = _LeaseKeeper(self, me)
         agen: Any = self.entry.provider.run(request)
         tail: list[BaseEvent] = []
         consumer_gone = False
@@ -828,14 +841,12 @@ class Run:
             with contextlib.suppress(BaseException):
                 await agen.aclose()
             with contextlib.suppress(BaseException):
-                await _settle(keeper)
+                await keeper.settle()
             try:
                 await self.lease.release()
             except Exception:
                 log.exception("could not release the run lock of thread %s", request.thread_id)
-            key = (request.thread_id, request.run_id)
-            if self.engine.active_runs.get(key) is self:  # not a newer run reusing the id
-                del self.engine.active_runs[key]
+            self.engine._drop_active(self)
 
     async def _check_output(self, recorder: RunRecorder, event: Any) -> None:
         message = recorder._by_id.get(event.message_id)
@@ -876,29 +887,90 @@ class Run:
             name = None if self.info.name else thread_name(recorder.messages)
             await store.update_thread_info(request.thread_id, name=name, updated_at=time.time())
 
-    async def _keep_lease(self, pump: asyncio.Task[None]) -> None:
-        lease = self.lease
-        stop = asyncio.get_running_loop().create_task(lease.wait_for_stop())
+
+class _LeaseKeeper:
+    """Keeps a run's lease while its provider runs: renews it every third of its TTL and
+    cancels the run (``pump``) when a stop is requested or the lease is lost.
+
+    Timers and callbacks, not a task: an idle open run costs no task here (a held-open stream
+    had two, this loop and its ``wait_for_stop``). A renewal runs in a short task of its own when
+    due; a lease without a :meth:`~RunLease.stop_signal` still has its ``wait_for_stop`` task.
+    """
+
+    __slots__ = ("closed", "pump", "renewing", "run", "stop", "timer")
+
+    def __init__(self, run: Run, pump: asyncio.Task[None]) -> None:
+        self.run = run
+        self.pump = pump
+        self.closed = False
+        self.renewing: asyncio.Task[None] | None = None
+        loop = asyncio.get_running_loop()
+        lease = run.lease
+        signal = lease.stop_signal()
+        self.stop: asyncio.Future[Any] = (signal.future() if signal is not None
+                                          else loop.create_task(lease.wait_for_stop()))
+        self.stop.add_done_callback(self._stopped)
+        self.timer: asyncio.TimerHandle | None = loop.call_later(lease.ttl / 3, self._renew_due)
+
+    def _stopped(self, stop: asyncio.Future[Any]) -> None:
+        if self.closed or stop.cancelled():
+            return
+        exc = stop.exception()
+        if exc is not None:
+            self._lost(exc)
+            return
+        self.run._stopping = True
+        self.cancel()
+        self.pump.cancel()
+
+    def _renew_due(self) -> None:
+        self.timer = None
+        if not self.closed:
+            self.renewing = asyncio.get_running_loop().create_task(self._renew())
+
+    async def _renew(self) -> None:
         try:
-            while True:
-                done, _ = await asyncio.wait({stop}, timeout=lease.ttl / 3)
-                if stop in done:
-                    if stop.exception() is None:
-                        self._stopping = True
-                        pump.cancel()
-                        return
-                    raise stop.exception()  # type: ignore[misc]
-                if not await lease.renew():
-                    raise StoreError("it expired and another run took the thread")
+            if not await self.run.lease.renew():
+                raise StoreError("it expired and another run took the thread")
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.exception("run %s lost its lock on thread %s", self.request.run_id, self.thread_id)
-            self._lease_error = exc.message if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
-            self._lease_lost = True
-            pump.cancel()
+            self._lost(exc)
+            return
         finally:
-            stop.cancel()
+            self.renewing = None
+        if not self.closed:
+            self.timer = asyncio.get_running_loop().call_later(self.run.lease.ttl / 3,
+                                                               self._renew_due)
+
+    def _lost(self, exc: BaseException) -> None:
+        run = self.run
+        if self.closed:
+            return
+        log.error("run %s lost its lock on thread %s", run.request.run_id, run.thread_id,
+                  exc_info=exc)
+        run._lease_error = exc.message if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+        run._lease_lost = True
+        self.cancel()
+        self.pump.cancel()
+
+    def cancel(self) -> None:
+        """Stop keeping the lease (the provider is done). Idempotent."""
+        self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.stop.cancel()
+        if self.renewing is not None and self.renewing is not asyncio.current_task():
+            self.renewing.cancel()
+
+    async def settle(self) -> None:
+        """Wait for the tasks it started (a renewal in flight, ``wait_for_stop``) to end."""
+        self.cancel()
+        if self.renewing is not None:
+            await _settle(self.renewing)
+        if isinstance(self.stop, asyncio.Task):
+            await _settle(self.stop)
 
 
 def _relayed_run_stored(first: LiveBatch, history: Sequence[StoredEvent]) -> bool:

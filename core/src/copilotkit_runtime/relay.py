@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ag_ui.core import BaseEvent
 
     from .contracts import RunRequest
+    from .signals import Signal
     from .stores import LiveBatch, StateStore
 
 log = logging.getLogger("copilotkit_runtime.relay")
@@ -35,7 +36,7 @@ class RelayedRun(Protocol):
     """What the relay reads of a run (the engine's ``Run``)."""
 
     request: RunRequest
-    ended: asyncio.Event
+    ended: Signal
 
     @property
     def closed(self) -> bool: ...

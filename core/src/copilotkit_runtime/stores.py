@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from .errors import VersionConflictError
+from .signals import Signal
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -178,6 +179,13 @@ class RunLease(ABC):
     @abstractmethod
     async def wait_for_stop(self) -> None:
         """Return once a stop has been requested for this run, from any process."""
+
+    def stop_signal(self) -> Signal | None:
+        """A :class:`~copilotkit_runtime.signals.Signal` set when a stop is requested, for a
+        lease that learns of stops without polling (an in-process store): the engine then
+        watches it with a callback instead of a task per run running :meth:`wait_for_stop`.
+        Default ``None``: the engine runs :meth:`wait_for_stop`."""
+        return None
 
 
 StoreOptionsT = TypeVar("StoreOptionsT", bound=StoreOptions)
@@ -361,10 +369,15 @@ class LocalStopSignals:
     process, and by any store as the local half of a cross-process signal."""
 
     def __init__(self) -> None:
-        self._events: dict[tuple[str, str], asyncio.Event] = {}
+        self._events: dict[tuple[str, str], Signal] = {}
 
-    def event(self, thread_id: str, run_id: str) -> asyncio.Event:
-        return self._events.setdefault((thread_id, run_id), asyncio.Event())
+    def event(self, thread_id: str, run_id: str) -> Signal:
+        """The run's stop signal (``wait()`` / ``set()`` / ``is_set()`` as an asyncio.Event)."""
+        key = (thread_id, run_id)
+        signal = self._events.get(key)
+        if signal is None:
+            signal = self._events[key] = Signal()
+        return signal
 
     def fire(self, thread_id: str, run_id: str) -> None:
         self.event(thread_id, run_id).set()

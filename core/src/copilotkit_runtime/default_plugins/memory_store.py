@@ -9,6 +9,7 @@ from typing import Any
 
 from copilotkit_runtime.errors import VersionConflictError
 from copilotkit_runtime.hookspecs import hookimpl
+from copilotkit_runtime.signals import Signal
 from copilotkit_runtime.stores import (
     LocalStopSignals,
     RunLease,
@@ -43,6 +44,9 @@ class _MemoryLease(RunLease):
 
     async def wait_for_stop(self) -> None:
         await self._store._signals.event(self.thread_id, self.run_id).wait()
+
+    def stop_signal(self) -> Signal:
+        return self._store._signals.event(self.thread_id, self.run_id)
 
 
 class MemoryStore(StateStore):
