@@ -13,6 +13,8 @@ main against a branch in one run:
 
 ``--mode v2`` (or ``v2-single``) loads the AG-UI route instead; ``floor``, ``floor-json`` and
 ``ts`` are sides there too (the TypeScript side is then the runtime 1.75 of bench/ts-v2).
+``--mode agents-v1`` / ``agents-v2`` check replies as bench/agent_paths.py does (give our
+variants ``--langgraph=agent_graph:graph``).
 
 ``--scale N`` runs the scale test instead of a load phase: N streams held open at once on a
 fresh server per variant and round (``--hold-seconds S``: held until each got a keep-alive),
@@ -32,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import loadclient
 import run as bench
 
 
@@ -42,7 +45,8 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=50)
     p.add_argument("--requests", type=int, default=3000)
     p.add_argument("--tokens", type=int, default=200)
-    p.add_argument("--mode", default="chat", choices=["chat", "agent", *bench.V2_MODES])
+    p.add_argument("--mode", default="chat", choices=["chat", "agent", *bench.V2_MODES,
+                                                            *loadclient.AGENT_MODES])
     p.add_argument("--scale", type=int, default=0,
                    help="hold this many idle streams instead of a load phase")
     p.add_argument("--hold-seconds", type=float, default=0.0)

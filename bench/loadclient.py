@@ -338,7 +338,14 @@ def v2_quick_check(body: bytes, tokens: int) -> str | None:
 
 
 def agent_v2_quick_check(body: bytes, tokens: int) -> str | None:
-    """An SSE reply of a LangGraph agent: RUN_STARTED first, RUN_FINISHED last, N text chunks."""
+    """An SSE reply of a LangGraph agent: RUN_STARTED first, RUN_FINISHED last, N text chunks.
+    SSE comments (the TypeScript runtime 1.75's ``: keep-alive`` while a run is slow) are
+    skipped."""
+    while body.startswith(b":"):
+        _, sep, rest = body.partition(b"\n\n")
+        if not sep:
+            break
+        body = rest
     if not body.startswith(b'data: {"type":"RUN_STARTED"'):
         return f"does not start with RUN_STARTED: {body[:120]!r}"
     last = body[body.rfind(b"data: ", 0, len(body) - 2):]

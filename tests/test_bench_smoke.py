@@ -152,6 +152,9 @@ def test_bench_agent_path_checks_refuse_a_broken_reply() -> None:
     good = b"".join(frame(e) for e in events)
     assert loadclient.agent_v2_quick_check(good, 5) is None
     assert loadclient.agent_v2_full_check(good, 5) is None
+    kept_alive = b": keep-alive\n\n" + good
+    assert loadclient.agent_v2_quick_check(kept_alive, 5) is None
+    assert loadclient.agent_v2_full_check(kept_alive, 5) is None
     missing = b"".join(frame(e) for i, e in enumerate(events) if i != 5)
     assert loadclient.agent_v2_quick_check(missing, 5) is not None
     assert loadclient.agent_v2_full_check(missing, 5) is not None
