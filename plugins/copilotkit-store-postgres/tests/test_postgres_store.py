@@ -33,6 +33,32 @@ async def test_state_keeps_its_key_order_and_odd_characters(store: PostgresStore
     assert (await store.get_events(tid))[0].event == {"type": "X", "delta": "\u0000\u2028"}
 
 
+async def test_appends_at_once_from_two_instances_take_distinct_seqs(
+        store: PostgresStore, make_store: Callable[..., PostgresStore]) -> None:
+    """An append is one statement: its seqs are taken and its rows written atomically, so
+    appends racing from two store instances interleave whole and leave no gap or duplicate."""
+    other = make_store()
+    await other.open()
+    try:
+        tid = _tid()
+        events = [{"z": 1, "a": [1.0, 2**70, "é\\\"\u2028🙂"], "type": "X"}, {}, {"type": "Y"}]
+        await asyncio.gather(*(s.append_events(tid, f"run-{i}", events, agent="agent")
+                               for i, s in enumerate([store, other] * 10)))
+        got = await other.get_events(tid, agent="agent")
+        assert [e.seq for e in got] == list(range(1, 61))
+        for i in range(0, 60, 3):  # each append's three events together, in order
+            assert len({e.run_id for e in got[i:i + 3]}) == 1
+            assert [e.event for e in got[i:i + 3]] == events
+        assert json.dumps(got[0].event) == json.dumps(events[0])  # key order as written
+        assert isinstance(got[0].event["a"][0], float)
+        assert [e.seq for e in await store.get_events(tid, after=58)] == [59, 60]
+        assert [e.seq for e in await store.get_events(tid, after=10, limit=2)] == [11, 12]
+        assert await store.get_events(tid, agent="someone else") == []
+        assert await store.get_events(_tid()) == []
+    finally:
+        await other.close()
+
+
 async def test_ids_that_are_not_plain_words(store: PostgresStore) -> None:
     tid = "t'; DROP TABLE x; --\"ü"
     await store.save_thread(ThreadRecord(tid, "a:b", state={"ok": 1}))

@@ -264,13 +264,25 @@ class PostgresStore(StateStore):
             "take_seq": f"INSERT INTO {seqs} (thread_id, last_seq) VALUES (%s, %s) ON CONFLICT "
                         f"(thread_id) DO UPDATE SET last_seq = {seqs}.last_seq + EXCLUDED.last_seq"
                         " RETURNING last_seq",
-            "insert_event": f"INSERT INTO {events} (thread_id, seq, run_id, event, agent) "
-                            "VALUES (%s, %s, %s, %s, %s)",
-            "events": f"SELECT seq, run_id, event, agent FROM {events} WHERE thread_id = %s "
-                      "AND seq > %s ORDER BY seq LIMIT %s",
-            "agent_events": f"SELECT seq, run_id, event, agent FROM {events} WHERE "
-                            "thread_id = %s AND seq > %s AND (agent = %s OR agent IS NULL) "
-                            "ORDER BY seq LIMIT %s",
+            # One statement (atomic, one round trip): take the seqs, insert every event. The
+            # events come as one JSON array of their texts (a text[] parameter is escaped in
+            # Python, element by element: slower than the insert), each text kept as written
+            # (text cast to json is not re-encoded).
+            "append": f"WITH s AS (INSERT INTO {seqs} (thread_id, last_seq) VALUES (%(t)s, %(n)s) "
+                      f"ON CONFLICT (thread_id) DO UPDATE SET last_seq = {seqs}.last_seq + "
+                      f"EXCLUDED.last_seq RETURNING last_seq) INSERT INTO {events} (thread_id, seq, "
+                      "run_id, event, agent) SELECT %(t)s, s.last_seq - %(n)s + e.n, %(r)s, "
+                      "e.event::json, %(a)s FROM s, json_array_elements_text(%(events)s::json) "
+                      "WITH ORDINALITY "
+                      "AS e(event, n)",
+            # One row, one JSON document: [[seq, run, event, agent], ...] in seq order.
+            "events": "SELECT COALESCE(json_agg(json_build_array(seq, run_id, event, agent) "
+                      f"ORDER BY seq), '[]'::json) FROM (SELECT seq, run_id, event, agent FROM "
+                      f"{events} WHERE thread_id = %s AND seq > %s ORDER BY seq LIMIT %s) h",
+            "agent_events": "SELECT COALESCE(json_agg(json_build_array(seq, run_id, event, agent) "
+                            f"ORDER BY seq), '[]'::json) FROM (SELECT seq, run_id, event, agent "
+                            f"FROM {events} WHERE thread_id = %s AND seq > %s AND (agent = %s OR "
+                            "agent IS NULL) ORDER BY seq LIMIT %s) h",
             "acquire": f"INSERT INTO {locks} AS L (thread_id, run_id, expires_at, stop_requested, "
                        "instance_id, token) VALUES (%s, %s, clock_timestamp() + "
                        "make_interval(secs => %s), false, %s, %s) "
@@ -594,21 +606,10 @@ class PostgresStore(StateStore):
                             events: Sequence[dict[str, Any]], *, agent: str | None = None) -> None:
         if not events:
             return
-        what = f"append to the history of thread '{thread_id}'"
-        pool = await self._ready(what)
-        count = len(events)
-        try:
-            async with pool.connection() as conn, conn.transaction():
-                cur = await conn.execute(self._sql["take_seq"], (thread_id, count))
-                row = await cur.fetchone()
-                assert row is not None
-                first = int(row[0]) - count + 1
-                async with conn.cursor() as cur:
-                    await cur.executemany(self._sql["insert_event"], [
-                        (thread_id, first + i, run_id, _json(event), agent)
-                        for i, event in enumerate(events)])
-        except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
-            raise self._error(what, exc) from exc
+        await self._execute(self._sql["append"], {
+            "t": thread_id, "n": len(events), "r": run_id, "a": agent,
+            "events": json.dumps([_dumps(event) for event in events])},
+            what=f"append to the history of thread '{thread_id}'")
 
     async def get_events(self, thread_id: str, *, after: int = 0, limit: int | None = None,
                          agent: str | None = None) -> list[StoredEvent]:
@@ -621,7 +622,8 @@ class PostgresStore(StateStore):
         else:
             rows = await self._fetch(self._sql["agent_events"],
                                      (thread_id, int(after), agent, limit), retry=True, what=what)
-        return [StoredEvent(int(seq), run, event, of) for seq, run, event, of in rows]
+        entries = rows[0][0] if rows else []
+        return [StoredEvent(int(seq), run, event, of) for seq, run, event, of in entries]
 
     # -- run locks -----------------------------------------------------------------------------
 
