@@ -127,3 +127,25 @@ class TestSQLiteWithoutJsonEach(StoreContract):
         store._json_each = False
         yield store
         await store.close()
+
+
+async def test_the_wal_is_checkpointed_into_the_database_file(store: SQLiteStore) -> None:
+    """Commits never checkpoint (wal_autocheckpoint = 0 on the writer); the store's checkpoint
+    connection copies the WAL into the database file soon after writes."""
+    await store.append_events("cp", "run", [{"n": i} for i in range(500)])
+
+    def in_main_file() -> int:
+        # immutable=1: the database file alone, without the WAL
+        db = sqlite3.connect(f"file:{store.path}?immutable=1", uri=True)
+        try:
+            return int(db.execute("SELECT count(*) FROM events WHERE thread_id = 'cp'").fetchone()[0])
+        except sqlite3.OperationalError:  # not even the tables are there yet
+            return 0
+        finally:
+            db.close()
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while await loop.run_in_executor(None, in_main_file) < 500:
+        assert loop.time() < deadline, "the WAL was never checkpointed"
+        await asyncio.sleep(0.1)

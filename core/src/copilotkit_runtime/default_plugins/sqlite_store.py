@@ -8,7 +8,8 @@ per call so a failing call undoes only its own changes), and hands the results b
 loop in one wake-up. A write's ``await`` returns after its batch's ``COMMIT``. With
 ``journal_mode=WAL`` and ``synchronous=NORMAL`` a commit is not synced to disk at once: it
 survives the process crashing (the crash-restart tests), not the machine losing power before the
-next checkpoint. Appends are one ``INSERT ... SELECT FROM json_each(?)`` and history reads one
+next checkpoint. Checkpoints (copying the WAL into the database file, which syncs both) run on a
+third connection every half second after writes, never inside a commit. Appends are one ``INSERT ... SELECT FROM json_each(?)`` and history reads one
 aggregated row, so a call costs the thread a few statement steps, not one per event (each step
 gives up and takes back the interpreter lock, a wait when the event loop is busy:
 bench/README.md "Store operations"). Run locks live in a table with a wall-clock expiry, so two
@@ -29,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import queue
 import re
@@ -65,6 +67,11 @@ from copilotkit_runtime.stores import (
 T = TypeVar("T")
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+#: seconds between checkpoints of the WAL (when something was written)
+CHECKPOINT_EVERY = 0.5
+
+log = logging.getLogger("copilotkit_runtime.sqlite_store")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS threads (
@@ -454,6 +461,9 @@ class SQLiteStore(StateStore[SQLiteOptions]):
         self.path = Path(self.options.path)
         self._writer: _Worker | None = None
         self._reader: _Worker | None = None
+        self._checkpointer: _Worker | None = None
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._writes = 0  # calls sent to the writer (the checkpoint task looks for new ones)
         self._json_each = True  # whether SQLite has json_each (3.38+, or built with JSON1)
         self._signals = LocalStopSignals()
         self._instances = _Instances(self.path)
@@ -481,6 +491,9 @@ class SQLiteStore(StateStore[SQLiteOptions]):
             try:
                 db.execute("PRAGMA journal_mode = WAL")
                 db.execute("PRAGMA synchronous = NORMAL")
+                # Checkpoints (which sync the files) run on a connection of their own, never in
+                # a commit: see _checkpoints.
+                db.execute("PRAGMA wal_autocheckpoint = 0")
                 db.executescript(SCHEMA)
                 _add_lock_owner(db)
                 _migrate(db)
@@ -498,12 +511,23 @@ class SQLiteStore(StateStore[SQLiteOptions]):
             db.execute("PRAGMA query_only = 1")
             return db
 
+        def connect_checkpointer() -> sqlite3.Connection:
+            db = self._connection()
+            db.execute("PRAGMA synchronous = NORMAL")
+            return db
+
         writer = _Worker("copilotkit-sqlite-writer", connect_writer, writer=True)
         reader = _Worker("copilotkit-sqlite-reader", connect_reader, writer=False)
+        checkpointer = _Worker("copilotkit-sqlite-checkpoint", connect_checkpointer, writer=False)
         try:
             await writer.start()
             try:
                 await reader.start()
+                try:
+                    await checkpointer.start()
+                except BaseException:
+                    await reader.stop()
+                    raise
                 self._instances = _Instances(self.path)
                 self._instances.hold()
             except BaseException:
@@ -513,8 +537,28 @@ class SQLiteStore(StateStore[SQLiteOptions]):
             raise
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"Cannot open the SQLite store at {self.path}: {exc}") from exc
-        self._writer, self._reader = writer, reader
+        self._writer, self._reader, self._checkpointer = writer, reader, checkpointer
+        self._checkpointing = asyncio.get_running_loop().create_task(
+            self._checkpoints(checkpointer), name="copilotkit-sqlite-checkpoints")
         await self._run(self._clear_dead_locks)
+
+    async def _checkpoints(self, checkpointer: _Worker) -> None:
+        """Copy the WAL into the database every ``CHECKPOINT_EVERY`` seconds after writes, on
+        the checkpoint connection (``PASSIVE``: writers and readers go on meanwhile). SQLite's
+        automatic checkpoint would run inside the commit that filled the WAL, and sync the
+        files while that commit's callers wait."""
+        done = 0
+        while True:
+            await asyncio.sleep(CHECKPOINT_EVERY)
+            if self._writes == done:
+                continue
+            done = self._writes
+            try:
+                await checkpointer.submit(
+                    lambda db: db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+            except Exception as exc:  # e.g. the disk is full: writes say so themselves
+                log.warning("SQLite checkpoint of %s failed (tried again after the next "
+                            "writes): %s", self.path, exc)
 
     def _clear_dead_locks(self, db: sqlite3.Connection) -> int:
         """Delete the lock rows of dead instances and expired ones; how many went."""
@@ -532,14 +576,20 @@ class SQLiteStore(StateStore[SQLiteOptions]):
         return int(count)
 
     async def close(self) -> None:
-        workers = [w for w in (self._reader, self._writer) if w is not None]
-        self._reader = self._writer = None
+        task, self._checkpointing = self._checkpointing, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        workers = [w for w in (self._checkpointer, self._reader, self._writer) if w is not None]
+        self._reader = self._writer = self._checkpointer = None
         for worker in workers:
             await worker.stop()
         self._instances.release()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """``fn(db)`` on the writer, inside its batch's transaction (no BEGIN/COMMIT of its own)."""
+        self._writes += 1
         return await self._on(self._writer, fn)
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
