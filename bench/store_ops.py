@@ -25,10 +25,13 @@ default durability), PostgreSQL (copilotkit-store-postgres) when a server answer
 (``TEST_DATABASE_URL``, 127.0.0.1:5432, or a private one started with initdb/pg_ctl as its tests
 do). A store that cannot run is skipped with a note.
 
-``--sides NAME=CHECKOUT,...`` measures other checkouts' stores side by side in the same run
+``--sides NAME=CHECKOUT[+STORE.KEY=VALUE...],...`` measures other checkouts' stores side by side in the same run
 (e.g. main's code before a change and this one after): each side runs in its own process with
 ``CHECKOUT``'s ``core/src`` and store plugins first on ``sys.path``; the sides alternate (A B A B,
-``--repeats`` times per store and load) and their timings are pooled per side. Without
+``--repeats`` times per store and load) and their timings are pooled per side; ``+STORE.KEY=VALUE``
+gives that side a store option (``--option`` gives every side one), e.g. ``big=.+postgres.pool_size=50``;
+``postgres.synchronous_commit=off`` is PostgreSQL's own setting, given in the URL (commits do
+not wait for the WAL flush: what a server crash may lose is the last fraction of a second). Without
 ``--sides`` the one side is this checkout. The event loop is uvloop when installed (what
 ``copilotkit-runtime serve`` runs on; ``--loop asyncio`` for the stdlib one).
 
@@ -117,7 +120,9 @@ def redis_url(tmp: Path) -> Iterator[str | None]:
 
 
 @contextlib.asynccontextmanager
-async def open_store(kind: str, tmp: Path, url: str | None) -> AsyncIterator[Any]:
+async def open_store(kind: str, tmp: Path, url: str | None,
+                     extra: dict[str, Any] | None = None) -> AsyncIterator[Any]:
+    extra = extra or {}
     if kind == "memory":
         from copilotkit_runtime.default_plugins.memory_store import MemoryStore
 
@@ -125,15 +130,20 @@ async def open_store(kind: str, tmp: Path, url: str | None) -> AsyncIterator[Any
     elif kind == "sqlite":
         from copilotkit_runtime.default_plugins.sqlite_store import SQLiteOptions, SQLiteStore
 
-        store = SQLiteStore(SQLiteOptions(path=str(tmp / f"bench-{uuid.uuid4().hex}.sqlite3")))
+        store = SQLiteStore(SQLiteOptions(path=str(tmp / f"bench-{uuid.uuid4().hex}.sqlite3"),
+                                          **extra))
     elif kind == "redis":
         from copilotkit_store_redis import RedisOptions, RedisStore
 
-        store = RedisStore(RedisOptions(url=url, key_prefix=f"bench-{uuid.uuid4().hex[:10]}:"))
+        store = RedisStore(RedisOptions(url=url, key_prefix=f"bench-{uuid.uuid4().hex[:10]}:",
+                                        **extra))
     else:
         from copilotkit_store_postgres import PostgresOptions, PostgresStore
 
-        store = PostgresStore(PostgresOptions(url=url, schema=f"bench_{uuid.uuid4().hex[:10]}"))
+        if extra.pop("synchronous_commit", None) == "off":  # the server's setting, per session
+            url = f"{url}{'&' if '?' in str(url) else '?'}options=-c%20synchronous_commit%3Doff"
+        store = PostgresStore(PostgresOptions(url=url, schema=f"bench_{uuid.uuid4().hex[:10]}",
+                                              **extra))
     await store.open()
     try:
         yield store
@@ -173,7 +183,7 @@ async def one_run(store: Any, timings: dict[str, list[float]], pace: float,
 
 
 async def bench_store(kind: str, runs: int, rounds: int, pace: float, tmp: Path,
-                      url: str | None) -> dict[str, Any]:
+                      url: str | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     timings: dict[str, list[float]] = {op: [] for op in OPS}
 
     async def slot(seed: int) -> None:  # one of the ``runs`` runs in progress, ``rounds`` times
@@ -182,7 +192,7 @@ async def bench_store(kind: str, runs: int, rounds: int, pace: float, tmp: Path,
         for _ in range(rounds):
             await one_run(store, timings, pace, rng)
 
-    async with open_store(kind, tmp, url) as store:
+    async with open_store(kind, tmp, url, extra) as store:
         await asyncio.gather(*(one_run(store, {op: [] for op in OPS}, 0) for _ in range(5)))  # warm
         t0 = time.perf_counter()
         await asyncio.gather(*(slot(i) for i in range(runs)))
@@ -198,7 +208,7 @@ def worker(args: argparse.Namespace) -> int:
             asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     with tempfile.TemporaryDirectory() as tmp:
         result = asyncio.run(bench_store(args.worker, args.runs, args.rounds, args.pace_one,
-                                         Path(tmp), args.url))
+                                         Path(tmp), args.url, json.loads(args.options)))
     result["loop"] = type(asyncio.get_event_loop_policy()).__module__.split(".")[0]
     json.dump(result, sys.stdout)
     return 0
@@ -208,7 +218,7 @@ def worker(args: argparse.Namespace) -> int:
 
 
 def run_side(checkout: Path, kind: str, args: argparse.Namespace, pace: float,
-             url: str | None) -> dict[str, Any]:
+             url: str | None, side_options: list[str]) -> dict[str, Any]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(checkout / s) for s in SOURCES] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
@@ -216,10 +226,25 @@ def run_side(checkout: Path, kind: str, args: argparse.Namespace, pace: float,
            "--rounds", str(args.rounds), "--pace-one", str(pace), "--loop", args.loop]
     if url:
         cmd += ["--url", url]
+    cmd += ["--options", json.dumps(options_of([*args.option, *side_options], kind))]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{kind} on {checkout} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout)
+
+
+def options_of(pairs: list[str], kind: str) -> dict[str, Any]:
+    """``--option STORE.KEY=VALUE`` (VALUE as JSON when it parses) for ``kind``'s store."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        store, _, name = key.partition(".")
+        if store == kind:
+            try:
+                out[name] = json.loads(value)
+            except ValueError:
+                out[name] = value
+    return out
 
 
 def summarise(side: str, kind: str, pace: float, runs: int, parts: list[dict[str, Any]]
@@ -246,17 +271,20 @@ def main() -> int:
     p.add_argument("--sides", default="", help="NAME=CHECKOUT,... (default: this checkout)")
     p.add_argument("--repeats", type=int, default=1, help="alternations per store and load")
     p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    p.add_argument("--option", action="append", default=[],
+                   help="STORE.KEY=VALUE: a store option for every side (e.g. postgres.pool_size=50)")
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--pace-one", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--url", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--options", default="{}", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         return worker(args)
     kinds = [k for k in args.stores.split(",") if k]
     paces = [float(x) for x in args.pace.split(",") if x]
-    sides = [(name, Path(path).resolve()) for name, _, path in
-             (s.partition("=") for s in args.sides.split(",") if s)] or [("this", ROOT)]
+    sides = [(name, Path(path.split("+")[0]).resolve(), path.split("+")[1:]) for name, _, path in
+             (s.partition("=") for s in args.sides.split(",") if s)] or [("this", ROOT, [])]
     results = []
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         urls: dict[str, str | None] = {"memory": None, "sqlite": None}
@@ -269,12 +297,13 @@ def main() -> int:
                 print(f"skipping {kind}: no server", file=sys.stderr)
                 continue
             for pace in paces:
-                parts: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in sides}
+                parts: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in sides}
                 for rep in range(args.repeats):
                     order = sides if rep % 2 == 0 else sides[::-1]
-                    for name, checkout in order:
-                        parts[name].append(run_side(checkout, kind, args, pace, urls.get(kind)))
-                for name, _ in sides:
+                    for name, checkout, options in order:
+                        parts[name].append(run_side(checkout, kind, args, pace, urls.get(kind),
+                                                    options))
+                for name, _, _ in sides:
                     results.append(summarise(name, kind, pace, args.runs, parts[name]))
                 print(f"{kind} pace {pace}: done", file=sys.stderr, flush=True)
     print(f"{args.runs} concurrent runs x {args.rounds} rounds x {args.repeats} repeats; "

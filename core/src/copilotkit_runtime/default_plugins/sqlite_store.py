@@ -9,10 +9,11 @@ loop in one wake-up. A write's ``await`` returns after its batch's ``COMMIT``. W
 ``journal_mode=WAL`` and ``synchronous=NORMAL`` a commit is not synced to disk at once: it
 survives the process crashing (the crash-restart tests), not the machine losing power before the
 next checkpoint. Checkpoints (copying the WAL into the database file, which syncs both) run on a
-third connection every half second after writes, never inside a commit. Appends are one ``INSERT ... SELECT FROM json_each(?)`` and history reads one
-aggregated row, so a call costs the thread a few statement steps, not one per event (each step
-gives up and takes back the interpreter lock, a wait when the event loop is busy:
-bench/README.md "Store operations"). Run locks live in a table with a wall-clock expiry, so two
+third connection every half second after writes, never inside a commit. Appends are one
+``INSERT ... SELECT FROM json_each(?)`` and history reads one aggregated row, so a call costs
+the thread a few statement steps, not one per event (each step gives up and takes back the
+interpreter lock, a wait when the event loop is busy: bench/README.md "Store operations").
+Run locks live in a table with a wall-clock expiry, so two
 processes sharing one database file also exclude each other; a stop request is a flag on the
 lock row, seen by the holder at once in-process and within ``poll_interval`` from another one.
 
