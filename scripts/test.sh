@@ -2,7 +2,9 @@
 # Run the whole test suite from a fresh checkout: installs what it needs, then runs
 #   1. the uv workspace (core, LangGraph provider, Redis and PostgreSQL stores, protocol and
 #      e2e tests);
-#   2. the CrewAI provider in its own environment (it pins its own dependency versions).
+#   2. the core's tests with its dependencies at the lowest versions its ranges allow
+#      (scripts/test-lowest.sh; SKIP_LOWEST=1 skips it);
+#   3. the CrewAI provider in its own environment (it pins its own dependency versions).
 # The LangGraph Platform provider's tests (part of 1.) need a real LangGraph dev server, which
 # gets its own environment first (plugins/copilotkit-provider-langgraph-platform/scripts/test.sh);
 # so does the CopilotKit SDK endpoint serving CrewAI flows that copilotkit-remote's tests start
@@ -80,6 +82,11 @@ fi
 
 log "running the workspace tests"
 "${UV[@]}" run --locked pytest "$@"
+
+if [ -z "${SKIP_LOWEST:-}" ]; then
+  log "running the core's tests at the lowest versions its dependency ranges allow"
+  ./scripts/test-lowest.sh
+fi
 
 if [ -x copilotkit-provider-crewai/scripts/test.sh ] && [ -z "${SKIP_CREWAI:-}" ]; then
   log "running the CrewAI provider tests (own environment)"

@@ -26,6 +26,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -238,6 +239,19 @@ def mount(app: FastAPI, runtime: Runtime, path: str | None = None) -> FastAPI:
     return app
 
 
+class _CORS(CORSMiddleware):
+    """starlette's CORS middleware, with ``["*"]`` meaning ``*`` on every starlette the core
+    allows: before starlette 1.0 a request carrying a cookie got its own origin echoed back
+    (which a browser treats as "this origin may read the answer"), whatever the credentials
+    setting. The cookie is hidden from the CORS decision only; the app still receives it."""
+
+    async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
+        if self.allow_all_origins and "cookie" in request_headers:
+            request_headers = Headers(raw=[(k, v) for k, v in request_headers.raw
+                                           if k.lower() != b"cookie"])
+        await super().send(message, send, request_headers)
+
+
 def create_app(config: Settings | Runtime | str | Path | None = None) -> FastAPI:
     """A FastAPI app serving the runtime at the configured base path, plus ``/health``."""
     if isinstance(config, Runtime):
@@ -255,6 +269,6 @@ def create_app(config: Settings | Runtime | str | Path | None = None) -> FastAPI
     mount(app, runtime)
     cors = cors_options(settings)
     if cors is not None:
-        app.add_middleware(CORSMiddleware, **cors)
+        app.add_middleware(_CORS, **cors)
     app.add_middleware(RuntimeVersionHeader)
     return app
