@@ -23,6 +23,7 @@ import functools
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
@@ -116,6 +117,14 @@ def record_llm_usage(span: Any, agent: str, model: str, input_tokens: int | None
     observers = current_observers.get()
     if observers:
         notify(observers, "llm_usage", agent, model, input_tokens, output_tokens)
+
+
+@dataclass(frozen=True)
+class RouteTemplate:
+    """What a plain (non-FastAPI) route puts in ``scope["route"]``: its path template,
+    relative to the runtime's base path or absolute."""
+
+    path: str
 
 
 def route_template(scope: Mapping[str, Any]) -> str:

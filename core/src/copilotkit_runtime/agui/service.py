@@ -24,6 +24,7 @@ from starlette.responses import Response
 from ..headers import is_simple_cross_site_post
 from ..middleware import RequestContext
 from ..pipeline import BadRequest, parse_json
+from ..telemetry import RouteTemplate
 from . import endpoints, errors, threads
 from .endpoints import AguiCall
 
@@ -128,11 +129,17 @@ class AguiService:
     def add_routes(self, router: APIRouter) -> None:
         """Put every route of the table on ``router`` (paths relative to the base)."""
         for route in self.routes:
-            router.add_api_route(route.path, self._endpoint(route), methods=[route.http_method],
-                                 include_in_schema=False)
+            # A plain Starlette route, not a FastAPI APIRoute: the endpoint takes the request
+            # and nothing else, and FastAPI's handler (dependency solving, two exit stacks)
+            # would stay in memory for as long as a stream is open.
+            router.add_route(route.path, self._endpoint(route), methods=[route.http_method],
+                             include_in_schema=False)
 
     def _endpoint(self, route: Route) -> Callable[[Request], Awaitable[Response]]:
+        template = RouteTemplate(route.path)
+
         async def endpoint(request: Request) -> Response:
+            request.scope.setdefault("route", template)  # for the request span's http.route
             context = RequestContext(request=request, protocol=self.protocol)
             params = {name: request.path_params[name] for name in route.params}
             body = None
