@@ -27,7 +27,7 @@ SECRET = "browser-threads-test-secret-of-enough-length"
 
 
 def token(sub: str) -> str:
-    return jwt.encode({"sub": sub, "exp": int(time.time()) + 600}, SECRET, algorithm="HS256")
+    return jwt.encode({"sub": sub, "exp": int(time.time()) + 86_400}, SECRET, algorithm="HS256")
 
 
 def signed_in_runtime(fake_llm: FakeLLMServer, app_ports: dict[str, int], db: Path) -> Runtime:

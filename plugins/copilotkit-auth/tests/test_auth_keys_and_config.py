@@ -23,7 +23,7 @@ DEMO = {"demo": {"provider": "demo", "chunk_delay": 0}}
 
 
 def claims(sub: str = "user-1", **extra: Any) -> dict[str, Any]:
-    return {"sub": sub, "exp": int(time.time()) + 600, **extra}
+    return {"sub": sub, "exp": int(time.time()) + 86_400, **extra}
 
 
 def run_body(thread_id: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ SECRET = "npm-clients-test-secret-of-enough-length"
 
 
 def bearer(sub: str) -> dict[str, str]:
-    token = jwt.encode({"sub": sub, "exp": int(time.time()) + 600}, SECRET, algorithm="HS256")
+    token = jwt.encode({"sub": sub, "exp": int(time.time()) + 86_400}, SECRET, algorithm="HS256")
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -21,7 +21,9 @@ ISSUER, AUDIENCE = "https://issuer.test", "copilot"
 
 
 def token(sub: str | None, *, secret: str = SECRET, **claims: Any) -> str:
-    body: dict[str, Any] = {"iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 600,
+    # A day, not minutes: the module's tokens are made when the tests are collected, and the
+    # whole suite runs for longer than ten minutes before these tests use them.
+    body: dict[str, Any] = {"iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 86_400,
                             **claims}
     if sub is not None:
         body["sub"] = sub
