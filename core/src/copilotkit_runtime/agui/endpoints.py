@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ag_ui.core import BaseEvent, RunAgentInput
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from .. import __version__
 from ..errors import (
@@ -31,6 +31,7 @@ from ..middleware import RequestContext
 from ..multipart import FormPart, parse_form_data
 from ..pipeline import parse_json, read_bounded
 from ..providers import RunRequest
+from ..responses import EventStream
 from ..threads import owner_of
 from . import errors
 from .sse import SSE_HEADERS, encode_dicts, encode_events, error_frame
@@ -127,8 +128,8 @@ def parse_input(body: Any) -> RunAgentInput | JSONResponse:
         return errors.validation_failed(exc)
 
 
-def stream(body: AsyncIterator[bytes]) -> StreamingResponse:
-    return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
+def stream(body: AsyncIterator[bytes]) -> EventStream:
+    return EventStream(body, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 def encode_batch(batch: Sequence[BaseEvent] | Sequence[dict[str, Any]]) -> bytes:

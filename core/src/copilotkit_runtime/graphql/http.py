@@ -33,7 +33,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from ..errors import (
     AgentNotFoundError,
@@ -44,6 +44,7 @@ from ..errors import (
 )
 from ..headers import forwarded_headers
 from ..middleware import RequestContext
+from ..responses import EventStream
 from .convert import action_names
 from .documents import DocumentCache, PreparedDocument
 from .encoder import (
@@ -192,9 +193,9 @@ class GenerateAnswer:
     """One ``generateCopilotResponse``: the run is started here, in the handler, so every
     refusal is answered before any byte is sent; then the response streams the run.
 
-    The response is a :class:`StreamingResponse`, which watches the connection: a client that
-    goes away cancels the stream, which closes the run's reader, which cancels the run (GraphQL
-    runs are not detached) and frees the thread.
+    The response is an :class:`~copilotkit_runtime.responses.EventStream`, which watches the
+    connection: a client that goes away cancels the stream, which closes the run's reader,
+    which cancels the run (GraphQL runs are not detached) and frees the thread.
     """
 
     def __init__(self, runtime: Any, plan: ResponsePlan, data: dict[str, Any],
@@ -257,10 +258,10 @@ class GenerateAnswer:
         # thread at once (after a normal answer this does nothing).
         abandon = BackgroundTask(run.abandon)
         if self.live:
-            return StreamingResponse(
+            return EventStream(
                 self._stream(run, translator, MultipartEncoder(self.plan, root_value)),
                 media_type=CONTENT_TYPE, headers=_NO_CACHE, background=abandon)
-        return StreamingResponse(
+        return EventStream(
             self._buffer(run, translator, BufferedEncoder(self.plan, root_value)),
             media_type=self.json_type, headers=_NO_CACHE, background=abandon)
 
