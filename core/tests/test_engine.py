@@ -47,6 +47,24 @@ async def test_a_run_is_wrapped_in_run_started_and_run_finished(runtime: Any) ->
                              "STATE_SNAPSHOT", "RUN_FINISHED"]
 
 
+async def test_run_started_carries_the_input_itself_on_a_new_thread_and_only_new_messages_after(
+        runtime: Any) -> None:
+    # A held run keeps its RUN_STARTED for its whole life: on a new thread it is the request's
+    # own input (no copy per open stream); on a known thread a copy with the new messages only.
+    first = run_request("reply", "hi")
+    events = await collect_events(runtime.engine.stream(first))
+    assert events[0].input is first.input
+    stored = (await runtime.engine.load_thread("reply", first.thread_id)).messages
+    known = list(first.input.messages)
+    second = run_request("reply", "again", thread_id=first.thread_id)
+    again = second.input.messages[0]
+    second.input = second.input.model_copy(update={"messages": [*known, again]})
+    assert len(stored) == 2
+    events = await collect_events(runtime.engine.stream(second))
+    assert events[0].input is not second.input
+    assert [m.id for m in events[0].input.messages] == [again.id]
+
+
 async def test_state_and_messages_are_persisted_and_loaded(runtime: Any) -> None:
     request = run_request("reply", "hi", state={"color": "red"})
     await collect_events(runtime.engine.stream(request))

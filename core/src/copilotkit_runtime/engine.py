@@ -60,7 +60,15 @@ from .stores import (
     update_thread,
 )
 from .stream import StreamValidator, StreamViolation
-from .telemetry import ObservedStore, current_observers, notify, run_attributes, tracer
+from .telemetry import (
+    ObservedStore,
+    current_observers,
+    enter_span,
+    exit_span,
+    notify,
+    run_attributes,
+    tracer,
+)
 from .threads import ANONYMOUS_OWNER, owner_of, thread_name
 
 if TYPE_CHECKING:
@@ -701,18 +709,27 @@ class Run:
     def _started_input(self) -> Any:
         """The request as RUN_STARTED carries it: only the messages new to the thread."""
         known = {m.get("id") for m in self.record.messages} if self.record is not None else set()
-        fresh = [m for m in self.request.input.messages if m.id not in known]
+        messages = self.request.input.messages
+        fresh = [m for m in messages if m.id not in known]
+        if len(fresh) == len(messages):
+            return self.request.input  # all new (a new thread): no copy kept for the run's life
         return self.request.input.model_copy(update={"messages": fresh})
 
     async def _pump(self) -> None:
         current_observers.set(self.engine.hooks)
         notify(self.engine.hooks, "run_started", self.context)
         failure: RunFailure | None = None
-        with trace.use_span(self.span, end_on_exit=False):
+        token, error = enter_span(self.span), None
+        try:
             try:
                 failure = await self._run_provider()
             finally:
                 await self._ended(failure)
+        except Exception as exc:
+            error = exc
+            raise
+        finally:
+            exit_span(token, self.span, error)
 
     async def _ended(self, failure: RunFailure | None) -> None:
         """The run is over and its thread released: the span ends, the hooks are told."""
@@ -755,7 +772,8 @@ class Run:
         try:
             self._in_provider = True
             try:
-                with trace.use_span(provider_span, end_on_exit=False):
+                token, error = enter_span(provider_span), None
+                try:
                     async for event in agen:
                         for out in validator.feed(event):
                             if out.type is EventType.RUN_FINISHED or out.type is EventType.RUN_ERROR:
@@ -769,6 +787,11 @@ class Run:
                             break
                     else:
                         tail = validator.finish()
+                except Exception as exc:
+                    error = exc
+                    raise
+                finally:
+                    exit_span(token, provider_span, error)
             except asyncio.CancelledError:
                 if not (self._stopping or self._lease_lost or self._shutting_down):
                     consumer_gone = True
