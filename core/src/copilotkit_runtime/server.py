@@ -42,12 +42,15 @@ from .graphql.ide import graphiql_response, wants_html
 from .headers import is_simple_cross_site_post
 from .middleware import RequestContext
 from .pipeline import BadRequest, Pipeline, parse_json
+from .responses import streaming_outside
 from .runtime import Runtime
 
 log = logging.getLogger("copilotkit_runtime.server")
 
 class RuntimeVersionHeader:
-    """Adds ``x-copilotkit-runtime-version`` to every response (the client checks it)."""
+    """Adds ``x-copilotkit-runtime-version`` to every response (the client checks it), and
+    sends event streams from here, once the routing inside has returned (see
+    :mod:`copilotkit_runtime.responses`: the routing's frames are not held per open stream)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -65,7 +68,7 @@ class RuntimeVersionHeader:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_header)
+        await streaming_outside(self.app, scope, receive, send_with_header)
 
 
 def build_router(runtime: Runtime) -> APIRouter:
