@@ -37,6 +37,9 @@ async def streaming_outside(app: ASGIApp, scope: Scope, receive: Receive, send: 
     scope[DEFERRED] = deferred
     await app(scope, receive, send)
     if deferred:
+        # The routing is over: FastAPI's exit stack (closed by now) need not live as long as
+        # the stream does.
+        scope.pop("fastapi_middleware_astack", None)
         await deferred.pop()()
 
 
