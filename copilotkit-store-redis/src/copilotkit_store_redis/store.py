@@ -476,11 +476,11 @@ class RedisStore(StateStore):
         client = self._client()
         found: list[tuple[str, ThreadInfo]] = []
         while len(found) <= limit:
-            members = await self._call(client.zrevrangebylex, key, start, "-", 0, limit + 1,
+            fetched = await self._call(client.zrevrangebylex, key, start, "-", 0, limit + 1,
                                        retry=True, what=f"list the threads of '{owner}'")
-            if not members:
+            if not fetched:
                 break
-            members = [_text(m) for m in members]
+            members: list[str] = [_text(m) for m in fetched]
             pipe = client.pipeline(transaction=False)
             for member in members:
                 pipe.hgetall(self._key("info", member.split("|", 1)[1]))

@@ -66,6 +66,8 @@ log = logging.getLogger("copilotkit_store_postgres")
 
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout, OSError, TimeoutError)
+#: the above, or any other error of the database (a failed statement)
+_STORE_ERRORS: tuple[type[BaseException], ...] = (*_CONNECTION_ERRORS, psycopg.Error)
 
 
 def _dumps(value: Any) -> str:
@@ -378,7 +380,7 @@ class PostgresStore(StateStore):
             await self._pool.open(wait=False)
             await self._ensure_schema()
             await self._beat()
-        except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
+        except _STORE_ERRORS as exc:
             if options.fail_fast:
                 await self.close()
                 raise StoreError(
@@ -467,7 +469,7 @@ class PostgresStore(StateStore):
         if not self._migrated:
             try:
                 await self._ensure_schema()
-            except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
+            except _STORE_ERRORS as exc:
                 raise self._error(what, exc) from exc
         return pool
 
@@ -551,7 +553,7 @@ class PostgresStore(StateStore):
                 for name in ("delete_records", "delete_events", "delete_seq", "delete_live",
                              "delete_batches", "delete_info"):
                     await conn.execute(self._sql[name], (thread_id,))
-        except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
+        except _STORE_ERRORS as exc:
             raise self._error(what, exc) from exc
 
     # -- thread info -------------------------------------------------------------------------
@@ -570,7 +572,7 @@ class PostgresStore(StateStore):
                 await conn.commit()
                 cur = await conn.execute(self._sql["info"], (info.thread_id,))
                 row = await cur.fetchone()
-        except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
+        except _STORE_ERRORS as exc:
             raise self._error(what, exc) from exc
         if row is None:  # deleted between the two statements
             raise StoreError(f"Thread '{info.thread_id}' was deleted while it was claimed.")
@@ -660,7 +662,7 @@ class PostgresStore(StateStore):
                 await conn.execute(self._sql["notify"],
                                    (self._channel, _dumps({"k": "stop", "t": thread_id,
                                                            "r": holder})))
-        except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
+        except _STORE_ERRORS as exc:
             raise self._error(what, exc) from exc
         self._fire(thread_id, holder)
         return True
@@ -705,7 +707,7 @@ class PostgresStore(StateStore):
                 await conn.execute(sql["live_advance"], (final, thread_id))
                 await conn.execute(sql["notify"], (self._channel, _dumps(
                     {"k": "live", "t": thread_id, "r": run_id})))
-        except (*_CONNECTION_ERRORS, psycopg.Error) as exc:
+        except _STORE_ERRORS as exc:
             raise self._error(what, exc) from exc
         if final:
             self._relaying.pop(key, None)
